@@ -1,0 +1,137 @@
+import type { Readable } from 'node:stream';
+import type { Association, FsState, LedgerEntry, NodeKind, PosixMeta, S3State } from '../core/types.ts';
+
+/**
+ * The ports `apply`, `plan` and `control` talk through. Each has a real
+ * implementation in this folder (constructed with its client) and tests run
+ * the same contract against the real peer (s3rver, dynalite, a temp dir).
+ */
+
+/** One object of a listing. Listings carry no user metadata. */
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: string;
+}
+
+export interface PutResult {
+  etag: string;
+  versionId?: string;
+}
+
+/** S3, seen as a store of objects. Keys are raw (never URL-encoded here). */
+export interface ObjectStore {
+  /** HEAD one key; undefined when it does not exist. */
+  head(bucket: string, key: string): Promise<S3State | undefined>;
+  /**
+   * What S3 holds for a relative path under a prefix: the object `prefix+path`
+   * (file or symlink), else the marker `prefix+path/` or an implied directory
+   * (some key below `prefix+path/`), else undefined. `kindHint` lets it try the
+   * likely shape first.
+   */
+  stat(bucket: string, prefix: string, path: string, kindHint?: NodeKind): Promise<S3State | undefined>;
+  /** Stream an object's body. `ifMatch` (an etag) makes the read fail if the object changed. */
+  get(bucket: string, key: string, options?: { ifMatch?: string }): Promise<{ body: Readable; state: S3State }>;
+  /** Upload a body (multipart above a threshold, aborted on failure). Metadata keys without `x-amz-meta-`. */
+  put(
+    bucket: string,
+    key: string,
+    body: Readable | Buffer | string,
+    options: { size: number; metadata: Record<string, string>; ifMatch?: string; ifNoneMatch?: string },
+  ): Promise<PutResult>;
+  delete(bucket: string, key: string, options?: { ifMatch?: string }): Promise<void>;
+  /** Page through keys under a prefix without holding the listing in memory. */
+  list(bucket: string, prefix: string): AsyncIterable<ListedObject[]>;
+  bucketExists(bucket: string): Promise<boolean>;
+}
+
+/** Metadata to apply to a file written by import. */
+export interface FileWriteMeta extends PosixMeta {
+  /** Restore uid/gid only when allowed (root, or an access point with root). */
+  restoreOwner?: boolean;
+}
+
+/** What a file looked like before it was read for export; `verify` throws SourceChangedError if it moved. */
+export interface ExportRead {
+  body: Readable;
+  before: FsState;
+  verify(): Promise<void>;
+}
+
+/**
+ * The file system under one association root. Paths are relative to `root`;
+ * no operation follows a symlink or writes outside the root.
+ */
+export interface FileTree {
+  /** lstat; undefined when absent. Refuses (throws) a path that passes through a symlink. */
+  stat(root: string, path: string): Promise<FsState | undefined>;
+  sentinelPresent(root: string): Promise<boolean>;
+  writeSentinel(root: string, associationId: string): Promise<void>;
+  openForExport(root: string, path: string): Promise<ExportRead>;
+  /**
+   * Write atomically: temp file in the same directory, fsync, mode/owner/times,
+   * re-stat the target and compare with `expect` (undefined = must be absent),
+   * then rename over it. Returns the stat after the rename.
+   */
+  writeFile(
+    root: string,
+    path: string,
+    body: Readable,
+    meta: FileWriteMeta,
+    expect: FsState | undefined,
+  ): Promise<FsState>;
+  mkdir(root: string, path: string, meta: FileWriteMeta): Promise<FsState>;
+  symlink(root: string, path: string, target: string, expect: FsState | undefined): Promise<FsState>;
+  /** Re-stat, compare with `expect`, then unlink (or rmdir an empty directory); prunes emptied parents when asked. */
+  remove(root: string, path: string, expect: FsState, options?: { pruneParents?: boolean }): Promise<void>;
+  /** Keep the file-system version of a conflict under `conflictPath`, created exclusively. */
+  preserve(root: string, path: string, conflictPath: string): Promise<void>;
+  md5(root: string, path: string): Promise<string>;
+  /** Every entry below root (the sentinel and temp files excluded), in pages. */
+  walk(root: string): AsyncIterable<Array<{ path: string; state: FsState }>>;
+}
+
+/** A lease on one path: the base row as read, and what to condition the commit on. */
+export interface Lease {
+  owner: string;
+  base: LedgerEntry | undefined;
+  rev: number;
+  wanted: number;
+}
+
+export type Acquired = { acquired: true; lease: Lease } | { acquired: false };
+
+/** What to write at commit: a present/deleted row, or nothing (drop). */
+export type LedgerWrite = Omit<LedgerEntry, 'rev' | 'associationId' | 'path'> | null;
+
+/** The DynamoDB ledger of what was last synced. */
+export interface Ledger {
+  get(associationId: string, path: string): Promise<LedgerEntry | undefined>;
+  /**
+   * Take the path's lease with a conditional write. When another owner holds it,
+   * bump its `wanted` counter instead (so the holder re-plans) and return
+   * `{ acquired: false }`.
+   */
+  acquire(associationId: string, path: string, owner: string, ttlMs: number): Promise<Acquired>;
+  /**
+   * Write the row (or drop it) and release the lease, conditional on the rev and
+   * owner. `rerun` is true when another worker asked for the path meanwhile.
+   * Throws LedgerConflictError when the condition fails.
+   */
+  commit(associationId: string, path: string, lease: Lease, write: LedgerWrite): Promise<{ rerun: boolean }>;
+  /** Release without writing. */
+  release(associationId: string, path: string, lease: Lease): Promise<{ rerun: boolean }>;
+  /** All rows of an association, in pages (reconcile uses it to find paths gone from both sides). */
+  list(associationId: string): AsyncIterable<LedgerEntry[]>;
+  /** Remove every row of an association (association deletion). */
+  clear(associationId: string): Promise<void>;
+}
+
+/** Where associations are kept. */
+export interface AssociationStore {
+  put(association: Association): Promise<void>;
+  get(associationId: string): Promise<Association | undefined>;
+  list(): Promise<Association[]>;
+  delete(associationId: string): Promise<void>;
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    // s3rver's continuation tokens (listings past 1000 keys) use DES.
+    execArgv: ['--openssl-legacy-provider'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
