@@ -32,7 +32,11 @@ export interface ObjectStore {
    */
   stat(bucket: string, prefix: string, path: string, kindHint?: NodeKind): Promise<S3State | undefined>;
   /** Stream an object's body. `ifMatch` (an etag) makes the read fail if the object changed. */
-  get(bucket: string, key: string, options?: { ifMatch?: string }): Promise<{ body: Readable; state: S3State }>;
+  get(
+    bucket: string,
+    key: string,
+    options?: { ifMatch?: string },
+  ): Promise<{ body: Readable; state: S3State }>;
   /** Upload a body (multipart above a threshold, aborted on failure). Metadata keys without `x-amz-meta-`. */
   put(
     bucket: string,

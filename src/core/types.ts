@@ -6,7 +6,13 @@
 export type NodeKind = 'file' | 'dir' | 'symlink';
 export type ChangeKind = 'NEW' | 'CHANGED' | 'DELETED';
 export type ConflictPolicy = 'KEEP_BOTH' | 'S3_WINS' | 'FS_WINS' | 'NEWER';
-export type AssociationLifecycle = 'CREATING' | 'AVAILABLE' | 'UPDATING' | 'MISCONFIGURED' | 'DELETING' | 'FAILED';
+export type AssociationLifecycle =
+  | 'CREATING'
+  | 'AVAILABLE'
+  | 'UPDATING'
+  | 'MISCONFIGURED'
+  | 'DELETING'
+  | 'FAILED';
 
 /** A data repository association: one file-system path linked to one S3 location. */
 export interface Association {
