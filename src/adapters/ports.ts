@@ -139,3 +139,18 @@ export interface AssociationStore {
   list(): Promise<Association[]>;
   delete(associationId: string): Promise<void>;
 }
+
+/** A conflict, published as an EventBridge event (`detail-type: Sync Conflict`). */
+export interface SyncConflict {
+  associationId: string;
+  path: string;
+  policy: string;
+  resolution: string;
+  /** Where the file-system version was kept, for KEEP_BOTH. */
+  keptAs?: string;
+}
+
+/** Publishes bucketlink's own events (conflicts) to its bus. */
+export interface EventPublisher {
+  publishConflict(conflict: SyncConflict): Promise<void>;
+}

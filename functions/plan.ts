@@ -1,0 +1,6 @@
+import { configFromEnv } from '../src/config.ts';
+import { planFunction, lazy } from '../src/handlers.ts';
+import { createAdapters, planDeps } from '../src/wiring.ts';
+
+/** Pipe batch of change events → de-duplicated per-path work items. */
+export const handler = lazy(() => planFunction(planDeps(createAdapters(configFromEnv()))));

@@ -1,0 +1,68 @@
+import { Command, Option } from 'commander';
+import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
+import { createS3Client } from '../adapters/clients.ts';
+import { startLocalRuntime } from '../local/runtime.ts';
+import { ControlClient } from './transport.ts';
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new Error(`not a port: ${value}`);
+  return parsed;
+}
+
+/** `bucketlink local`: the embedded single-machine runtime. */
+export function localCommand(): Command {
+  return new Command('local')
+    .description('run the whole pipeline on this machine against embedded S3 and DynamoDB endpoints')
+    .option('--root <dir>', 'file-system root (associations live below it)', './data/fs')
+    .option('--state <dir>', 'where the embedded S3 and DynamoDB keep their data', './data/state')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--s3-port <port>', 'S3 endpoint port (0 picks a free one)', port, 4566)
+    .option('--control-port <port>', 'control API port (0 picks a free one)', port, 4567)
+    .addOption(new Option('--demo', 'create a `demo` bucket and a /demo ↔ s3://demo/ association').hideHelp(false))
+    .action(async (options) => {
+      process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
+      const runtime = await startLocalRuntime({
+        root: options.root,
+        state: options.state,
+        host: options.host,
+        s3Port: options.s3Port,
+        controlPort: options.controlPort,
+      });
+      if (options.demo) await setUpDemo(runtime.s3Endpoint, runtime.controlEndpoint);
+      process.stdout.write(
+        `${JSON.stringify({ root: runtime.root, s3Endpoint: runtime.s3Endpoint, controlEndpoint: runtime.controlEndpoint })}\n`,
+      );
+      if (options.demo) {
+        process.stderr.write(
+          [
+            'bucketlink is running.',
+            `  files:   ${runtime.root}/demo`,
+            `  objects: s3://demo/ at ${runtime.s3Endpoint} (any access key)`,
+            `  try:     echo hello > ${runtime.root}/demo/hello.txt`,
+            `           aws --endpoint-url ${runtime.s3Endpoint} s3 ls s3://demo/`,
+            '  Ctrl-C stops it; state survives restarts.',
+            '',
+          ].join('\n'),
+        );
+      }
+      const stop = async () => {
+        await runtime.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}
+
+async function setUpDemo(s3Endpoint: string, controlEndpoint: string): Promise<void> {
+  const s3 = createS3Client({ endpoint: s3Endpoint });
+  await s3.send(new HeadBucketCommand({ Bucket: 'demo' })).catch(() => s3.send(new CreateBucketCommand({ Bucket: 'demo' })));
+  const client = new ControlClient(controlEndpoint);
+  const { associations } = (await client.send({ action: 'describeAssociations' })) as {
+    associations: Array<{ fileSystemPath: string }>;
+  };
+  if (!associations.some((a) => a.fileSystemPath === '/demo')) {
+    await client.send({ action: 'createAssociation', fileSystemPath: '/demo', dataRepositoryPath: 's3://demo/' });
+  }
+}

@@ -1,0 +1,118 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { z } from 'zod';
+import { handleControl, type ControlDeps, controlRequest } from './control/associations.ts';
+import { pipeBatch } from './core/events.ts';
+import { MalformedEventError, errorCode } from './core/errors.ts';
+import type { ApplyResult, WorkItem } from './core/types.ts';
+import { logger } from './log.ts';
+import { type ApplyDeps, applyItem, failedResult } from './sync/apply.ts';
+import { type PlanDeps, planBatch } from './sync/plan.ts';
+import { summarizeBatch } from './sync/summarize.ts';
+
+/**
+ * The handlers' inner functions, built from injected dependencies. The
+ * files in functions/ wrap them for Lambda; `bucketlink local` wraps the
+ * very same ones for its state machines.
+ */
+
+const workItem = z.object({
+  associationId: z.string().min(1),
+  path: z.string().min(1),
+  kindHint: z.enum(['file', 'dir', 'symlink']).optional(),
+  messageIds: z.array(z.string()).default([]),
+});
+
+/** One item (inline Map) or a Distributed Map batch (`{ Items, BatchInput }`). */
+const applyInput = z.union([
+  workItem,
+  z.object({ Items: z.array(workItem), BatchInput: z.record(z.string(), z.unknown()).optional() }),
+]);
+
+const summarizeInput = z.object({
+  results: z.array(z.object({ outcome: z.string(), messageIds: z.array(z.string()) }).passthrough()),
+  failures: z.array(z.object({ messageId: z.string(), code: z.string(), message: z.string() })),
+});
+
+function parse<T extends z.ZodType>(schema: T, event: unknown): z.output<T> {
+  const parsed = schema.safeParse(event);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new MalformedEventError(`${issue?.path.join('.') || 'input'}: ${issue?.message}`);
+}
+
+export function planFunction(deps: PlanDeps) {
+  return async (event: unknown) => {
+    const output = await planBatch(parse(pipeBatch, event), deps);
+    for (const rejected of output.rejected) logger.warn('key refused', { ...rejected });
+    for (const failure of output.failures) logger.warn('malformed event', { ...failure });
+    return output;
+  };
+}
+
+/** Applies at most this many paths of one batch at once. */
+const BATCH_CONCURRENCY = 8;
+
+export function applyFunction(deps: ApplyDeps) {
+  const one = async (item: WorkItem): Promise<ApplyResult> => {
+    const started = Date.now();
+    const result = await applyItem(item, deps);
+    if (result.outcome === 'done' || result.outcome === 'skipped') {
+      logger.info('applied', {
+        associationId: result.associationId,
+        path: result.path,
+        action: result.action,
+        reason: result.reason,
+        code: result.code,
+        bytes: result.bytes,
+        ms: Date.now() - started,
+      });
+    }
+    return result;
+  };
+  return async (event: unknown): Promise<ApplyResult | { results: ApplyResult[] }> => {
+    const input = parse(applyInput, event);
+    if (!('Items' in input)) return one(input);
+    // A batch never throws for one bad path: each failure is a result of its own.
+    const results: ApplyResult[] = new Array(input.Items.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < input.Items.length) {
+        const index = next++;
+        const item = input.Items[index]!;
+        results[index] = await one(item).catch((error) => {
+          logger.warn('apply failed', { associationId: item.associationId, path: item.path, code: errorCode(error) });
+          return failedResult(item, error);
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, input.Items.length) }, worker));
+    return { results };
+  };
+}
+
+export function summarizeFunction() {
+  return async (event: unknown) => {
+    const input = parse(summarizeInput, event);
+    return summarizeBatch(input.results as unknown as ApplyResult[], input.failures);
+  };
+}
+
+export function controlFunction(deps: ControlDeps) {
+  return async (event: unknown) => handleControl(parse(controlRequest, event), deps);
+}
+
+/** Wraps an inner function for Lambda: middy, Powertools context in every log line. */
+export function lambda<T>(inner: (event: unknown) => Promise<T>) {
+  return middy(inner).use(injectLambdaContext(logger));
+}
+
+/** A handler whose dependencies are built on first use (cold start), not at import. */
+export function lazy<T>(build: () => (event: unknown) => Promise<T>) {
+  let built: ReturnType<typeof lambda<T>> | undefined;
+  return (event: unknown, context: Parameters<ReturnType<typeof lambda<T>>>[1]) => {
+    built ??= lambda(build());
+    return built(event, context);
+  };
+}
+

@@ -1,0 +1,64 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { text } from 'node:stream/consumers';
+import { z } from 'zod';
+import { SyncError, errorCode } from '../core/errors.ts';
+
+/**
+ * The control API on loopback HTTP. `POST /control` takes exactly the
+ * payload the deployed `control` Lambda takes; `GET /status` serves the
+ * runtime's counters.
+ */
+export interface ControlServerOptions {
+  host: string;
+  port: number;
+  control(request: unknown): Promise<unknown>;
+  status(): unknown;
+}
+
+/** HTTP status for an error code: the caller's mistakes are 4xx, ours 5xx. */
+function statusFor(error: unknown): number {
+  const code = errorCode(error);
+  if (code === 'DataRepositoryAssociationNotFound' || code === 'NoSuchBucket') return 404;
+  if (error instanceof SyncError || error instanceof z.ZodError) return 400;
+  return 500;
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const body = await text(request);
+  try {
+    return body ? JSON.parse(body) : {};
+  } catch {
+    throw new SyncError('MalformedRequest', 'request body is not JSON');
+  }
+}
+
+export async function startControlServer(options: ControlServerOptions): Promise<{ endpoint: string; server: Server }> {
+  const server = createServer(async (request, response) => {
+    const reply = (status: number, body: unknown) => {
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(body));
+    };
+    try {
+      if (request.method === 'GET' && request.url === '/status') return reply(200, options.status());
+      if (request.method === 'POST' && request.url === '/control') {
+        return reply(200, await options.control(await readJson(request)));
+      }
+      reply(404, { error: { code: 'NotFound', message: `no route ${request.method} ${request.url}` } });
+    } catch (error) {
+      const message =
+        error instanceof z.ZodError
+          ? error.issues.map((issue) => `${issue.path.join('.') || 'request'}: ${issue.message}`).join('; ')
+          : error instanceof Error
+            ? error.message
+            : String(error);
+      reply(statusFor(error), { error: { code: error instanceof z.ZodError ? 'InvalidRequest' : errorCode(error), message } });
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return { endpoint: `http://${options.host}:${port}`, server };
+}

@@ -1,0 +1,222 @@
+import './polyfill.ts';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { AssociationStore } from '../adapters/ports.ts';
+import { CallbackPublisher } from '../adapters/eventbridge.ts';
+import { createDocumentClient } from '../adapters/clients.ts';
+import { defaultTableNames, ensureTables } from '../adapters/tables.ts';
+import { FileSystemWatcher } from '../agent/watch.ts';
+import type { Config } from '../config.ts';
+import { setLifecycle } from '../control/associations.ts';
+import { parseDataRepositoryPath } from '../core/association.ts';
+import type { SyncEvent } from '../core/events.ts';
+import type { ApplyResult, Association, WorkItem } from '../core/types.ts';
+import { applyFunction, controlFunction, planFunction, summarizeFunction } from '../handlers.ts';
+import { logger } from '../log.ts';
+import type { PlanOutput } from '../sync/plan.ts';
+import { reconcileItems } from '../sync/reconcile.ts';
+import { applyDeps, controlDeps, createAdapters, planDeps } from '../wiring.ts';
+import { startControlServer } from './control-server.ts';
+import { type DynamoServer, type S3Server, startDynamoServer, startS3Server } from './peers.ts';
+import { LocalPipe } from './pipe.ts';
+import { AGENT_RULE_PATTERN, matchesPattern, S3_RULE_PATTERN } from './rules.ts';
+import { startS3EventSource } from './s3-events.ts';
+import { LocalStateMachine } from './stepfunctions.ts';
+import { RuntimeStatus } from './status.ts';
+
+export interface LocalOptions {
+  root: string;
+  state: string;
+  host?: string;
+  s3Port?: number;
+  controlPort?: number;
+  /** How long a file must be quiet before it is reported. */
+  quietMs?: number;
+}
+
+export interface LocalRuntime {
+  root: string;
+  s3Endpoint: string;
+  controlEndpoint: string;
+  status: RuntimeStatus;
+  /** True when no event is waiting anywhere: watcher, pipe, state machines, reconciles. */
+  idle(): boolean;
+  /** Runs a RECONCILE of one association now; resolves when it is done. */
+  reconcile(association: Association): Promise<void>;
+  close(): Promise<void>;
+}
+
+const SYNC_ASL = new URL('../../statemachines/sync.asl.json', import.meta.url);
+/** Paths applied per reconcile batch (the Distributed Map's ItemBatcher shape). */
+const RECONCILE_BATCH = 64;
+
+/**
+ * `bucketlink local`: the whole pipeline on one machine. s3rver and dynalite
+ * on loopback, s3rver's notifications translated to EventBridge events, a
+ * file watcher posting agent events, in-process rules feeding an SQS-like
+ * buffer and Pipe, and the real sync ASL run by aws-local-stepfunctions over
+ * the same handlers Lambda runs.
+ */
+export async function startLocalRuntime(options: LocalOptions): Promise<LocalRuntime> {
+  const root = resolve(options.root);
+  const state = resolve(options.state);
+  const host = options.host ?? '127.0.0.1';
+  await mkdir(root, { recursive: true });
+  await mkdir(state, { recursive: true });
+  const peers: Array<S3Server | DynamoServer> = [];
+  const s3 = await startS3Server({ directory: join(state, 's3'), host, port: options.s3Port ?? 4566 });
+  peers.push(s3);
+  const dynamo = await startDynamoServer({ directory: join(state, 'dynamodb'), host });
+  peers.push(dynamo);
+
+  const config: Config = {
+    fileSystemRoot: root,
+    tables: defaultTableNames(),
+    busName: 'bucketlink',
+    s3Endpoint: s3.endpoint,
+    dynamodbEndpoint: dynamo.endpoint,
+    restoreOwner: process.getuid?.() === 0,
+    workerId: `local/${hostname()}/${process.pid}`,
+    host: hostname(),
+  };
+  await ensureTables(createDocumentClient({ endpoint: dynamo.endpoint }), config.tables);
+  const adapters = createAdapters(config);
+  const status = new RuntimeStatus();
+  const publisher = new CallbackPublisher((conflict) => {
+    status.observeConflict(conflict);
+    logger.warn('conflict', { ...conflict });
+  });
+
+  const plan = planFunction(planDeps(adapters));
+  const summarize = summarizeFunction();
+  const apply = applyFunction(applyDeps(config, adapters, publisher));
+  const observedPlan = async (event: unknown) => {
+    const output = (await plan(event)) as PlanOutput;
+    status.observePlan(output);
+    return output;
+  };
+  const observedApply = async (event: unknown) => {
+    const output = await apply(event);
+    for (const result of 'results' in output ? output.results : [output]) status.observeResult(result);
+    return output;
+  };
+  const machine = new LocalStateMachine({
+    definition: JSON.parse(await readFile(SYNC_ASL, 'utf8')),
+    handlers: {
+      PlanFunctionArn: observedPlan,
+      ApplyFunctionArn: observedApply,
+      // Failures are counted once, after the ASL's Retry gave up and Catch recorded them.
+      SummarizeFunctionArn: async (event) => {
+        for (const result of (event as { results: ApplyResult[] }).results) {
+          if (result.outcome === 'failed') status.observeResult(result);
+        }
+        return summarize(event);
+      },
+    },
+  });
+  const deadLetters = join(state, 'dlq.jsonl');
+  const pipe = new LocalPipe({
+    target: (batch) => machine.run(batch) as Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>,
+    onDeadLetter: (record, reason) => {
+      status.observeDeadLetter('DeadLettered', reason);
+      void appendFile(deadLetters, `${JSON.stringify({ reason, record })}\n`);
+    },
+  });
+
+  // The rules: S3 events for associated buckets, and agent events.
+  let buckets: string[] = [];
+  const refreshBuckets = async () => {
+    buckets = (await adapters.associations.list()).map((a) => parseDataRepositoryPath(a.dataRepositoryPath).bucket);
+  };
+  await refreshBuckets();
+  const putEvent = (event: SyncEvent) => {
+    if (event.source === 'aws.s3' && matchesPattern(S3_RULE_PATTERN(buckets), event)) status.events.s3++;
+    else if (event.source !== 'aws.s3' && matchesPattern(AGENT_RULE_PATTERN, event)) status.events.fs++;
+    else return;
+    pipe.send(event);
+  };
+  startS3EventSource(s3, putEvent);
+  const watcher = new FileSystemWatcher({ root, emit: putEvent, quietMs: options.quietMs });
+  await watcher.start();
+
+  const idle = () => watcher.pending() === 0 && pipe.idle() && status.reconciling === 0;
+
+  const reconcile = async (association: Association) => {
+    status.reconciling++;
+    try {
+      for await (const items of chunked(
+        reconcileItems(association, { ...adapters, fileSystemRoot: root }, (refused) =>
+          status.observePlan({ items: [], failures: [], rejected: [{ messageId: '', ...refused }], dropped: { uncovered: 0, echoes: 0, policy: 0 } }),
+        ),
+      )) {
+        await observedApply({ Items: items, BatchInput: { associationId: association.associationId } });
+      }
+    } finally {
+      status.reconciling--;
+    }
+  };
+
+  const control = controlFunction({
+    ...controlDeps(config, adapters),
+    onChange: () => void refreshBuckets(),
+    startInitialSync: async (association) => {
+      // Reconcile in the background; the association is AVAILABLE when it ends.
+      void reconcile(association)
+        .then(() => markAvailable(adapters.associations, association.associationId, refreshBuckets))
+        .catch((error) => logger.error('initial sync failed', { associationId: association.associationId, error }));
+    },
+  });
+  const server = await startControlServer({
+    host,
+    port: options.controlPort ?? 4567,
+    control,
+    status: () => ({ ...status.snapshot(), pipe: pipe.stats(), watcherPending: watcher.pending(), idle: idle() }),
+  });
+
+
+  // Changes made while we were stopped: reconcile every association at start.
+  for (const association of await adapters.associations.list()) {
+    void reconcile(association).catch((error) =>
+      logger.error('startup reconcile failed', { associationId: association.associationId, error }),
+    );
+  }
+
+  return {
+    root,
+    s3Endpoint: s3.endpoint,
+    controlEndpoint: server.endpoint,
+    status,
+    idle,
+    reconcile,
+    async close() {
+      await watcher.close();
+      await pipe.drain();
+      await new Promise<void>((done) => {
+        server.server.close(() => done());
+        server.server.closeAllConnections();
+      });
+      for (const peer of peers.reverse()) await peer.close();
+    },
+  };
+}
+
+async function markAvailable(associations: AssociationStore, associationId: string, refresh: () => Promise<void>) {
+  const current = await associations.get(associationId);
+  if (current?.lifecycle === 'CREATING') await setLifecycle(current, 'AVAILABLE', { associations });
+  await refresh();
+}
+
+async function* chunked(pages: AsyncIterable<WorkItem[]>): AsyncGenerator<WorkItem[]> {
+  let batch: WorkItem[] = [];
+  for await (const page of pages) {
+    for (const item of page) {
+      batch.push(item);
+      if (batch.length >= RECONCILE_BATCH) {
+        yield batch;
+        batch = [];
+      }
+    }
+  }
+  if (batch.length) yield batch;
+}

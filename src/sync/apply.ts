@@ -1,0 +1,257 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { associationRoot, parseDataRepositoryPath } from '../core/association.ts';
+import { conflictPath } from '../core/conflict.ts';
+import { decideAction, isRacy, toFsSnapshot } from '../core/decide.ts';
+import { AssociationNotFoundError, SyncError, errorCode } from '../core/errors.ts';
+import { pathToKey } from '../core/mapping.ts';
+import type { Association, ApplyResult, Decision, FsState, LedgerEntry, S3State, WorkItem } from '../core/types.ts';
+import type { EventPublisher, FileTree, Ledger, LedgerWrite, Lease, ObjectStore } from '../adapters/ports.ts';
+import { contentMatches, exportPath, importPath, snapshotOf, type Side, type Transferred } from './transfer.ts';
+
+/** Everything `apply` needs, injected. */
+export interface ApplyDeps {
+  store: ObjectStore;
+  tree: FileTree;
+  ledger: Ledger;
+  events: EventPublisher;
+  getAssociation(associationId: string): Promise<Association | undefined>;
+  /** Where the shared file system is mounted (`/mnt/fs` in Lambda, `--root` locally). */
+  fileSystemRoot: string;
+  /** This worker's identity, for leases. */
+  owner: string;
+  /** Host name used in conflict copies' names. */
+  host: string;
+  restoreOwner: boolean;
+  leaseTtlMs?: number;
+  now?: () => number;
+}
+
+/** Lifecycles in which events are acted on. */
+const ACTIVE = new Set(['CREATING', 'AVAILABLE', 'UPDATING']);
+/** How often a path is re-planned because another worker asked for it while we held it. */
+const MAX_RERUNS = 5;
+/** Decide → act rounds within one lease (a kind change is delete, then create). */
+const MAX_STEPS = 3;
+
+/**
+ * Syncs one path: takes its lease, reads both sides, decides against the
+ * ledger and acts, then commits the ledger row conditionally and releases.
+ * A worker that cannot get the lease leaves the path to the holder, who
+ * re-plans once more before releasing.
+ */
+export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyResult> {
+  const association = await deps.getAssociation(item.associationId);
+  if (!association) throw new AssociationNotFoundError(item.associationId);
+  const result = (fields: Partial<ApplyResult>): ApplyResult => ({
+    associationId: item.associationId,
+    path: item.path,
+    action: 'none',
+    outcome: 'unchanged',
+    messageIds: item.messageIds,
+    ...fields,
+  });
+  if (!ACTIVE.has(association.lifecycle)) {
+    return result({ action: 'skip', outcome: 'skipped', reason: `association-${association.lifecycle.toLowerCase()}` });
+  }
+  const side: Side = {
+    tree: deps.tree,
+    store: deps.store,
+    root: associationRoot(deps.fileSystemRoot, association),
+    location: parseDataRepositoryPath(association.dataRepositoryPath),
+    restoreOwner: deps.restoreOwner,
+  };
+  const ttl = deps.leaseTtlMs ?? 5 * 60_000;
+  let last: ApplyResult = result({});
+  for (let run = 0; run < MAX_RERUNS; run++) {
+    const got = await deps.ledger.acquire(item.associationId, item.path, deps.owner, ttl);
+    if (!got.acquired) return run === 0 ? result({ outcome: 'deferred', reason: 'lease-held' }) : last;
+    const lease = got.lease;
+    let synced: Synced;
+    try {
+      synced = await syncPath(item, association, side, lease.base, deps);
+    } catch (error) {
+      await deps.ledger.release(item.associationId, item.path, lease).catch(() => undefined);
+      throw error;
+    }
+    const { rerun } = await finish(deps.ledger, item, lease, synced.write);
+    // A rerun after a transfer reports the transfer, not the quiet re-check.
+    if (run === 0 || synced.result.outcome !== 'unchanged') last = result(synced.result);
+    if (!rerun) return last;
+  }
+  return last;
+}
+
+function finish(ledger: Ledger, item: WorkItem, lease: Lease, write: LedgerWrite | undefined) {
+  return write === undefined
+    ? ledger.release(item.associationId, item.path, lease)
+    : ledger.commit(item.associationId, item.path, lease, write);
+}
+
+interface Synced {
+  /** undefined: leave the ledger row as it is. */
+  write: LedgerWrite | undefined;
+  result: Partial<ApplyResult>;
+}
+
+async function syncPath(
+  item: WorkItem,
+  association: Association,
+  side: Side,
+  leaseBase: LedgerEntry | undefined,
+  deps: ApplyDeps,
+): Promise<Synced> {
+  let base = leaseBase;
+  let synced: Synced = { write: undefined, result: {} };
+  for (let step = 0; step < MAX_STEPS; step++) {
+    const [fs, s3, rootMounted] = await Promise.all([
+      side.tree.stat(side.root, item.path),
+      side.store.stat(side.location.bucket, side.location.prefix, item.path, item.kindHint),
+      side.tree.sentinelPresent(side.root),
+    ]);
+    const input = { base, fs, s3, policy: association, rootMounted };
+    let decision = decideAction(input);
+    if (decision.action === 'checksum' && fs && s3) {
+      decision = decideAction({ ...input, contentEqual: await contentMatches(side, item.path, s3) });
+    }
+    const acted = await act(decision, item, association, side, { fs, s3 }, deps);
+    if (acted.result.outcome !== 'unchanged' || step === 0) synced = mergeSynced(synced, acted);
+    if (decision.reason !== 'kind-changed') return synced;
+    // The stale side is gone; decide again from "nothing in common".
+    base = undefined;
+  }
+  return synced;
+}
+
+function mergeSynced(previous: Synced, next: Synced): Synced {
+  return { write: next.write ?? previous.write, result: { ...previous.result, ...next.result } };
+}
+
+interface Sides {
+  fs: FsState | undefined;
+  s3: S3State | undefined;
+}
+
+async function act(
+  decision: Decision,
+  item: WorkItem,
+  association: Association,
+  side: Side,
+  { fs, s3 }: Sides,
+  deps: ApplyDeps,
+): Promise<Synced> {
+  const now = deps.now ?? Date.now;
+  const done = (t: Transferred, kind = t.fs.kind): Synced => ({
+    write: { kind, state: 'present', fs: toFsSnapshot(t.fs), s3: t.s3, syncedAtMs: now() },
+    result: { action: decision.action, outcome: 'done', reason: decision.reason, bytes: t.bytes },
+  });
+  const tombstone = (kind: FsState['kind']): Synced => ({
+    write: { kind, state: 'deleted', syncedAtMs: now() },
+    result: { action: decision.action, outcome: 'done', reason: decision.reason },
+  });
+  switch (decision.action) {
+    case 'none':
+    case 'checksum':
+      return { write: undefined, result: { action: 'none', outcome: 'unchanged', reason: decision.reason } };
+    case 'skip':
+      return {
+        write: undefined,
+        result: { action: 'skip', outcome: 'skipped', reason: decision.reason, code: decision.code },
+      };
+    case 'record': {
+      const settled = await settle(side, item.path, fs!, now);
+      return {
+        write: { kind: settled.kind, state: 'present', fs: toFsSnapshot(settled), s3: snapshotOf(s3!), syncedAtMs: now() },
+        result: { action: 'record', outcome: 'unchanged', reason: decision.reason },
+      };
+    }
+    case 'export':
+      return done(await exportPath(side, item.path, await settle(side, item.path, fs!, now)));
+    case 'import':
+      return done(await importPath(side, item.path, s3!, fs));
+    case 'deleteObject': {
+      await side.store.delete(side.location.bucket, s3!.key, { ifMatch: s3!.etag || undefined });
+      return tombstone(s3!.kind);
+    }
+    case 'deleteFile':
+      await side.tree.remove(side.root, item.path, fs!, { pruneParents: true });
+      return tombstone(fs!.kind);
+    case 'dropLedger':
+      return { write: null, result: { action: 'dropLedger', outcome: 'done', reason: decision.reason } };
+    case 'keepBoth':
+      return keepBoth(decision, item, association, side, { fs, s3 }, deps, done);
+  }
+}
+
+/**
+ * KEEP_BOTH: the object takes the path, the file-system version is kept
+ * beside it under a conflict name (created exclusively, so two conflicts in
+ * one second never overwrite each other) and exported as a path of its own.
+ */
+async function keepBoth(
+  decision: Decision,
+  item: WorkItem,
+  association: Association,
+  side: Side,
+  { fs, s3 }: Sides,
+  deps: ApplyDeps,
+  done: (t: Transferred) => Synced,
+): Promise<Synced> {
+  const keptAs = conflictPath(item.path, {
+    now: new Date((deps.now ?? Date.now)()),
+    origin: deps.host,
+    random4: randomBytes(2).toString('hex'),
+  });
+  pathToKey(keptAs, side.location.prefix, fs!.kind);
+  await side.tree.preserve(side.root, item.path, keptAs);
+  // The extra link moved the file's ctime: expect what is there now, if it is still the same file.
+  const linked = await side.tree.stat(side.root, item.path);
+  if (!linked || linked.ino !== fs!.ino || linked.mtimeNs !== fs!.mtimeNs || linked.size !== fs!.size) {
+    throw new SyncError('SourceChangedDuringTransfer', `${item.path} changed while its conflict copy was made`, {
+      retryable: true,
+    });
+  }
+  const imported = done(await importPath(side, item.path, s3!, linked));
+  await deps.events.publishConflict({
+    associationId: association.associationId,
+    path: item.path,
+    policy: association.conflictPolicy,
+    resolution: 'keepBoth',
+    keptAs,
+  });
+  // Lambda's own writes are never seen by host agents: export the copy now.
+  const copy = await applyItem({ associationId: item.associationId, path: keptAs, messageIds: [] }, deps);
+  return {
+    write: imported.write,
+    result: { ...imported.result, conflict: true, bytes: (imported.result.bytes ?? 0) + (copy.bytes ?? 0) },
+  };
+}
+
+/**
+ * A file whose ctime is within the timestamp granularity of now could be
+ * rewritten in the same tick without any visible change; wait one tick and
+ * re-stat so the ledger never records such a "racy" snapshot.
+ */
+async function settle(side: Side, path: string, fs: FsState, now: () => number): Promise<FsState> {
+  let current = fs;
+  for (let i = 0; i < 3 && current.kind === 'file' && isRacy(current, now()); i++) {
+    await sleep(10);
+    const again = await side.tree.stat(side.root, path);
+    if (!again) throw new SyncError('SourceChangedDuringTransfer', `${path} vanished`, { retryable: true });
+    current = again;
+  }
+  return current;
+}
+
+/** Maps a thrown error to a failed result (for callers that run items outside the state machine). */
+export function failedResult(item: WorkItem, error: unknown): ApplyResult {
+  return {
+    associationId: item.associationId,
+    path: item.path,
+    action: 'none',
+    outcome: 'failed',
+    code: errorCode(error),
+    message: error instanceof Error ? error.message : String(error),
+    messageIds: item.messageIds,
+  };
+}

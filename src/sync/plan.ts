@@ -1,0 +1,173 @@
+import { findAssociationForFsPath, findAssociationForKey } from '../core/association.ts';
+import { errorCode } from '../core/errors.ts';
+import { type FileSystemChange, type PipeRecord, type S3Event, type SyncEvent, syncEvent } from '../core/events.ts';
+import type { Association, NodeKind, WorkItem } from '../core/types.ts';
+import type { Ledger } from '../adapters/ports.ts';
+
+/** A message that could not be turned into work. */
+export interface PlanFailure {
+  messageId: string;
+  code: string;
+  message: string;
+}
+
+export interface PlanOutput {
+  /** De-duplicated per-path work. */
+  items: WorkItem[];
+  /** Malformed messages: reported as batch item failures, so they reach the DLQ with their reason. */
+  failures: PlanFailure[];
+  /** Refused keys (unsafe paths): reported, never retried, never written. */
+  rejected: Array<PlanFailure & { key: string }>;
+  /** Counts of events that needed no work. */
+  dropped: { uncovered: number; echoes: number; policy: number };
+}
+
+export interface PlanDeps {
+  listAssociations(): Promise<Association[]>;
+  ledger: Pick<Ledger, 'get'>;
+}
+
+interface Candidate {
+  association: Association;
+  path: string;
+  kindHint?: NodeKind;
+  messageId: string;
+  /** ETag an S3 "Object Created" event carried, for the cheap echo check. */
+  etag?: string;
+}
+
+/**
+ * Turns one Pipe batch of change events into per-path work items for the
+ * associations that cover them. Events are hints only: `apply` re-reads
+ * both sides, so duplicates and reordering cost nothing but a little work.
+ */
+export async function planBatch(records: PipeRecord[], deps: PlanDeps): Promise<PlanOutput> {
+  const output: PlanOutput = { items: [], failures: [], rejected: [], dropped: { uncovered: 0, echoes: 0, policy: 0 } };
+  const associations = await deps.listAssociations();
+  const candidates: Candidate[] = [];
+  for (const record of records) {
+    const event = parseBody(record, output);
+    if (!event) continue;
+    if (event.source === 'aws.s3') s3Candidates(record.messageId, event, associations, candidates, output);
+    else {
+      for (const change of event.detail.changes) fsCandidates(record.messageId, change, associations, candidates, output);
+    }
+  }
+  const byPath = new Map<string, WorkItem>();
+  for (const candidate of candidates) {
+    const id = `${candidate.association.associationId}\u0000${candidate.path}`;
+    const existing = byPath.get(id);
+    if (existing) {
+      if (!existing.messageIds.includes(candidate.messageId)) existing.messageIds.push(candidate.messageId);
+      continue;
+    }
+    if (candidate.etag && (await isEcho(candidate, deps))) {
+      output.dropped.echoes++;
+      continue;
+    }
+    byPath.set(id, {
+      associationId: candidate.association.associationId,
+      path: candidate.path,
+      ...(candidate.kindHint ? { kindHint: candidate.kindHint } : {}),
+      messageIds: [candidate.messageId],
+    });
+  }
+  output.items = [...byPath.values()];
+  return output;
+}
+
+function parseBody(record: PipeRecord, output: PlanOutput): SyncEvent | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    output.failures.push({ messageId: record.messageId, code: 'MalformedEvent', message: 'body is not JSON' });
+    return undefined;
+  }
+  const parsed = syncEvent.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.join('.') || 'event';
+    output.failures.push({
+      messageId: record.messageId,
+      code: 'MalformedEvent',
+      message: `${where}: ${issue?.message ?? 'does not match any event schema'}`,
+    });
+    return undefined;
+  }
+  return parsed.data;
+}
+
+function s3Candidates(
+  messageId: string,
+  event: S3Event,
+  associations: Association[],
+  candidates: Candidate[],
+  output: PlanOutput,
+): void {
+  const { key, etag } = event.detail.object;
+  let found: ReturnType<typeof findAssociationForKey>;
+  try {
+    found = findAssociationForKey(associations, event.detail.bucket.name, key);
+  } catch (error) {
+    output.rejected.push({ messageId, key, code: errorCode(error), message: (error as Error).message });
+    return;
+  }
+  if (!found) {
+    output.dropped.uncovered++;
+    return;
+  }
+  const created = event['detail-type'] === 'Object Created';
+  const { autoImport } = found.association;
+  const allowed = created ? autoImport.includes('NEW') || autoImport.includes('CHANGED') : autoImport.includes('DELETED');
+  if (!allowed) {
+    output.dropped.policy++;
+    return;
+  }
+  candidates.push({
+    association: found.association,
+    path: found.path,
+    kindHint: found.kind,
+    messageId,
+    // A copy can rewrite metadata alone, keeping the ETag: only plain uploads are echo-checked.
+    ...(created && etag && event.detail.reason !== 'CopyObject' ? { etag: etag.replaceAll('"', '') } : {}),
+  });
+}
+
+function fsCandidates(
+  messageId: string,
+  change: FileSystemChange,
+  associations: Association[],
+  candidates: Candidate[],
+  output: PlanOutput,
+): void {
+  const paths = change.op === 'renamed' && change.oldPath ? [change.oldPath, change.path] : [change.path];
+  for (const fsPath of paths) {
+    const found = findAssociationForFsPath(associations, fsPath);
+    if (!found) {
+      output.dropped.uncovered++;
+      continue;
+    }
+    const { autoExport } = found.association;
+    const allowed =
+      change.op === 'deleted'
+        ? autoExport.includes('DELETED')
+        : change.op === 'renamed' || autoExport.includes('NEW') || autoExport.includes('CHANGED');
+    if (!allowed) {
+      output.dropped.policy++;
+      continue;
+    }
+    candidates.push({
+      association: found.association,
+      path: found.path,
+      ...(change.kind ? { kindHint: change.kind } : {}),
+      messageId,
+    });
+  }
+}
+
+/** An "Object Created" whose ETag the ledger already holds is our own export coming back. */
+async function isEcho(candidate: Candidate, deps: PlanDeps): Promise<boolean> {
+  const row = await deps.ledger.get(candidate.association.associationId, candidate.path);
+  return row?.state === 'present' && row.s3?.etag === candidate.etag;
+}

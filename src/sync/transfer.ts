@@ -1,0 +1,126 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { encodePosixMeta } from '../core/metadata.ts';
+import { pathToKey } from '../core/mapping.ts';
+import { SourceChangedError } from '../core/errors.ts';
+import type { ExportRead, FileTree, ObjectStore } from '../adapters/ports.ts';
+import type { FsState, S3Location, S3Snapshot, S3State } from '../core/types.ts';
+import { metaHash } from '../core/metadata.ts';
+
+/**
+ * The transfers themselves: one direction each, no decisions. Each returns
+ * the state of both sides as the ledger must remember it.
+ */
+
+export interface Side {
+  tree: FileTree;
+  store: ObjectStore;
+  root: string;
+  location: S3Location;
+  restoreOwner: boolean;
+}
+
+export interface Transferred {
+  fs: FsState;
+  s3: S3Snapshot;
+  bytes: number;
+}
+
+/**
+ * Passes the file through and, before the last byte is released, checks the
+ * file did not move while it was read. A failed check errors the stream, so
+ * the upload (single PUT or multipart) aborts and no torn object is stored.
+ */
+function verifiedBody(read: ExportRead): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      callback(null, chunk);
+    },
+    flush(callback: TransformCallback) {
+      read.verify().then(() => callback(), callback);
+    },
+  });
+}
+
+/** Uploads the file, directory marker or symlink at `path`. */
+export async function exportPath(side: Side, path: string, fs: FsState): Promise<Transferred> {
+  const key = pathToKey(path, side.location.prefix, fs.kind);
+  const metadata = encodePosixMeta(fs);
+  if (fs.kind === 'dir') {
+    const put = await side.store.put(side.location.bucket, key, '', { size: 0, metadata });
+    return { fs, s3: snapshotAfterPut(put, 0, metadata), bytes: 0 };
+  }
+  const read = await side.tree.openForExport(side.root, path);
+  const before = read.before;
+  if (before.kind !== fs.kind || before.ino !== fs.ino) {
+    read.body.destroy();
+    throw new SourceChangedError(`${path} changed between decision and read`);
+  }
+  const body = before.kind === 'symlink' ? read.body : read.body.pipe(verifiedBody(read));
+  read.body.once('error', (error) => body.destroy(error));
+  const put = await side.store.put(side.location.bucket, key, body, {
+    size: before.size,
+    metadata: encodePosixMeta(before),
+  });
+  if (before.kind === 'symlink') await read.verify();
+  return { fs: before, s3: snapshotAfterPut(put, before.size, encodePosixMeta(before)), bytes: before.size };
+}
+
+function snapshotAfterPut(
+  put: { etag: string; versionId?: string },
+  size: number,
+  metadata: Record<string, string>,
+): S3Snapshot {
+  return {
+    etag: put.etag,
+    ...(put.versionId ? { versionId: put.versionId } : {}),
+    // PutObject does not return LastModified, and a HEAD after it would race
+    // with other writers; "same" on the S3 side is etag + version + metadata.
+    lastModified: new Date().toISOString(),
+    size,
+    metaHash: metaHash(metadata),
+  };
+}
+
+/** Downloads the object at `s3` to `path`, atomically; `expect` is the file-system state it may replace. */
+export async function importPath(
+  side: Side,
+  path: string,
+  s3: S3State,
+  expect: FsState | undefined,
+): Promise<Transferred> {
+  const mtimeNs = s3.meta.mtimeNs ?? (BigInt(Date.parse(s3.lastModified)) * 1_000_000n).toString();
+  const meta = { ...s3.meta, mtimeNs, restoreOwner: side.restoreOwner };
+  if (s3.kind === 'dir') {
+    const fs = await side.tree.mkdir(side.root, path, meta);
+    return { fs, s3: snapshotOf(s3), bytes: 0 };
+  }
+  const { body, state } = await side.store.get(side.location.bucket, s3.key, { ifMatch: s3.etag });
+  if (state.etag !== s3.etag) {
+    body.destroy();
+    throw new SourceChangedError(`${s3.key} changed between decision and read`);
+  }
+  if (s3.kind === 'symlink') {
+    const target = await text(body);
+    const fs = await side.tree.symlink(side.root, path, target, expect);
+    return { fs, s3: snapshotOf(state), bytes: state.size };
+  }
+  const fs = await side.tree.writeFile(side.root, path, body, meta, expect);
+  return { fs, s3: snapshotOf(state), bytes: state.size };
+}
+
+export function snapshotOf(s3: S3State): S3Snapshot {
+  return {
+    etag: s3.etag,
+    ...(s3.versionId ? { versionId: s3.versionId } : {}),
+    lastModified: s3.lastModified,
+    size: s3.size,
+    metaHash: s3.metaHash,
+  };
+}
+
+/** Whether the file's bytes equal the object's, by MD5 against a single-part ETag. */
+export async function contentMatches(side: Side, path: string, s3: S3State): Promise<boolean> {
+  if (s3.etag.includes('-')) return false;
+  return (await side.tree.md5(side.root, path)) === s3.etag;
+}
