@@ -1,5 +1,5 @@
 import { configFromEnv } from '../src/config.ts';
-import { planFunction, lazy } from '../src/handlers.ts';
+import { lazy, planFunction } from '../src/handlers.ts';
 import { createAdapters, planDeps } from '../src/wiring.ts';
 
 /** Pipe batch of change events → de-duplicated per-path work items. */

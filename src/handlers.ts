@@ -1,9 +1,9 @@
-import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
 import { z } from 'zod';
-import { handleControl, type ControlDeps, controlRequest } from './control/associations.ts';
+import { type ControlDeps, controlRequest, handleControl } from './control/associations.ts';
+import { errorCode, MalformedEventError } from './core/errors.ts';
 import { pipeBatch } from './core/events.ts';
-import { MalformedEventError, errorCode } from './core/errors.ts';
 import type { ApplyResult, WorkItem } from './core/types.ts';
 import { logger } from './log.ts';
 import { type ApplyDeps, applyItem, failedResult } from './sync/apply.ts';
@@ -81,7 +81,11 @@ export function applyFunction(deps: ApplyDeps) {
         const index = next++;
         const item = input.Items[index]!;
         results[index] = await one(item).catch((error) => {
-          logger.warn('apply failed', { associationId: item.associationId, path: item.path, code: errorCode(error) });
+          logger.warn('apply failed', {
+            associationId: item.associationId,
+            path: item.path,
+            code: errorCode(error),
+          });
           return failedResult(item, error);
         });
       }
@@ -115,4 +119,3 @@ export function lazy<T>(build: () => (event: unknown) => Promise<T>) {
     return built(event, context);
   };
 }
-

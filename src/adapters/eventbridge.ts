@@ -29,7 +29,9 @@ export class EventBridgePublisher implements EventPublisher {
       }),
     );
     if (response.FailedEntryCount) {
-      throw new TransientError(`conflict event not accepted: ${response.Entries?.[0]?.ErrorMessage ?? 'unknown'}`);
+      throw new TransientError(
+        `conflict event not accepted: ${response.Entries?.[0]?.ErrorMessage ?? 'unknown'}`,
+      );
     }
   }
 }

@@ -1,8 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { lstat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, join, relative, sep } from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { watch, type FSWatcher } from 'chokidar';
+import { type FSWatcher, watch } from 'chokidar';
 import {
   AGENT_DETAIL_TYPE,
   AGENT_SCHEMA_VERSION,
@@ -130,7 +130,10 @@ export class FileSystemWatcher {
     let bytes = 0;
     for (const change of changes) {
       const size = Buffer.byteLength(JSON.stringify(change));
-      if (group.length && (group.length >= this.#options.maxChanges || bytes + size > MAX_ENTRY_BYTES - 512)) {
+      if (
+        group.length &&
+        (group.length >= this.#options.maxChanges || bytes + size > MAX_ENTRY_BYTES - 512)
+      ) {
         this.#send(group);
         group = [];
         bytes = 0;

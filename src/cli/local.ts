@@ -1,5 +1,5 @@
-import { Command, Option } from 'commander';
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
+import { Command, Option } from 'commander';
 import { createS3Client } from '../adapters/clients.ts';
 import { startLocalRuntime } from '../local/runtime.ts';
 import { ControlClient } from './transport.ts';
@@ -19,7 +19,9 @@ export function localCommand(): Command {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--s3-port <port>', 'S3 endpoint port (0 picks a free one)', port, 4566)
     .option('--control-port <port>', 'control API port (0 picks a free one)', port, 4567)
-    .addOption(new Option('--demo', 'create a `demo` bucket and a /demo ↔ s3://demo/ association').hideHelp(false))
+    .addOption(
+      new Option('--demo', 'create a `demo` bucket and a /demo ↔ s3://demo/ association').hideHelp(false),
+    )
     .action(async (options) => {
       process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
       const runtime = await startLocalRuntime({
@@ -57,12 +59,18 @@ export function localCommand(): Command {
 
 async function setUpDemo(s3Endpoint: string, controlEndpoint: string): Promise<void> {
   const s3 = createS3Client({ endpoint: s3Endpoint });
-  await s3.send(new HeadBucketCommand({ Bucket: 'demo' })).catch(() => s3.send(new CreateBucketCommand({ Bucket: 'demo' })));
+  await s3
+    .send(new HeadBucketCommand({ Bucket: 'demo' }))
+    .catch(() => s3.send(new CreateBucketCommand({ Bucket: 'demo' })));
   const client = new ControlClient(controlEndpoint);
   const { associations } = (await client.send({ action: 'describeAssociations' })) as {
     associations: Array<{ fileSystemPath: string }>;
   };
   if (!associations.some((a) => a.fileSystemPath === '/demo')) {
-    await client.send({ action: 'createAssociation', fileSystemPath: '/demo', dataRepositoryPath: 's3://demo/' });
+    await client.send({
+      action: 'createAssociation',
+      fileSystemPath: '/demo',
+      dataRepositoryPath: 's3://demo/',
+    });
   }
 }

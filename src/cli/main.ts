@@ -12,7 +12,10 @@ const CHANGE_KINDS = ['NEW', 'CHANGED', 'DELETED'];
 function changeKinds(value: string): string[] {
   const kinds = value === '' ? [] : value.split(',').map((kind) => kind.trim().toUpperCase());
   const bad = kinds.filter((kind) => !CHANGE_KINDS.includes(kind));
-  if (bad.length) throw new InvalidArgumentError(`expected a comma-separated subset of ${CHANGE_KINDS.join(',')}, got ${bad.join(',')}`);
+  if (bad.length)
+    throw new InvalidArgumentError(
+      `expected a comma-separated subset of ${CHANGE_KINDS.join(',')}, got ${bad.join(',')}`,
+    );
   return kinds;
 }
 
@@ -70,7 +73,10 @@ associations
   .argument('[ids...]')
   .addOption(endpointOption())
   .action(async (ids: string[], options) => {
-    await run(options.endpoint, { action: 'describeAssociations', ...(ids.length ? { associationIds: ids } : {}) });
+    await run(options.endpoint, {
+      action: 'describeAssociations',
+      ...(ids.length ? { associationIds: ids } : {}),
+    });
   });
 
 associations

@@ -21,7 +21,10 @@ export class ControlClient {
     }
     const body = (await response.json()) as { error?: { code: string; message: string } };
     if (!response.ok || body.error) {
-      throw new SyncError(body.error?.code ?? `HTTP${response.status}`, body.error?.message ?? response.statusText);
+      throw new SyncError(
+        body.error?.code ?? `HTTP${response.status}`,
+        body.error?.message ?? response.statusText,
+      );
     }
     return body;
   }

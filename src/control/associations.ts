@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import type { AssociationStore, FileTree, Ledger, ObjectStore } from '../adapters/ports.ts';
 import {
   associationRoot,
   createAssociationInput,
-  parseDataRepositoryPath,
   normalizeFileSystemPath,
+  parseDataRepositoryPath,
   updateAssociationInput,
   validateNewAssociation,
 } from '../core/association.ts';
-import { AssociationNotFoundError, SyncError } from '../core/errors.ts';
+import { AssociationNotFoundError, BucketNotFoundError } from '../core/errors.ts';
 import type { Association } from '../core/types.ts';
-import type { AssociationStore, FileTree, Ledger, ObjectStore } from '../adapters/ports.ts';
 
 /**
  * The association API (FSx's CreateDataRepositoryAssociation and friends),
@@ -20,7 +20,11 @@ import type { AssociationStore, FileTree, Ledger, ObjectStore } from '../adapter
 export const controlRequest = z.discriminatedUnion('action', [
   z.object({ action: z.literal('createAssociation'), ...createAssociationInput.shape }),
   z.object({ action: z.literal('describeAssociations'), associationIds: z.array(z.string()).optional() }),
-  z.object({ action: z.literal('updateAssociation'), associationId: z.string(), ...updateAssociationInput.shape }),
+  z.object({
+    action: z.literal('updateAssociation'),
+    associationId: z.string(),
+    ...updateAssociationInput.shape,
+  }),
   z.object({
     action: z.literal('deleteAssociation'),
     associationId: z.string(),
@@ -46,12 +50,6 @@ export interface ControlDeps {
   /** Called after any change, so in-process caches can drop what they hold. */
   onChange?(): void;
   now?: () => Date;
-}
-
-export class BucketNotFoundError extends SyncError {
-  constructor(bucket: string) {
-    super('NoSuchBucket', `bucket "${bucket}" does not exist (create it first, or fix --data-repository-path)`);
-  }
 }
 
 /** Runs one control request; throws SyncErrors with clear messages for bad input. */
@@ -106,7 +104,11 @@ export async function setLifecycle(
   failureMessage?: string,
 ): Promise<Association> {
   const { failureDetails: _old, ...rest } = association;
-  const next: Association = { ...rest, lifecycle, ...(failureMessage ? { failureDetails: { message: failureMessage } } : {}) };
+  const next: Association = {
+    ...rest,
+    lifecycle,
+    ...(failureMessage ? { failureDetails: { message: failureMessage } } : {}),
+  };
   await deps.associations.put(next);
   deps.onChange?.();
   return next;

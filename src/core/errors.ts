@@ -90,3 +90,15 @@ export function errorCode(error: unknown): string {
   if (error instanceof Error) return error.name || 'Error';
   return 'Unknown';
 }
+
+/** The bucket an association names does not exist (deleted, or a typo); the association is MISCONFIGURED. */
+export class BucketNotFoundError extends SyncError {
+  readonly bucket: string;
+
+  constructor(bucket: string, cause?: unknown) {
+    super('NoSuchBucket', `bucket ${bucket} does not exist (or is not visible to these credentials)`, {
+      cause,
+    });
+    this.bucket = bucket;
+  }
+}

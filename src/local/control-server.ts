@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
 import { z } from 'zod';
-import { SyncError, errorCode } from '../core/errors.ts';
+import { errorCode, SyncError } from '../core/errors.ts';
 
 /**
  * The control API on loopback HTTP. `POST /control` takes exactly the
@@ -33,7 +33,9 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   }
 }
 
-export async function startControlServer(options: ControlServerOptions): Promise<{ endpoint: string; server: Server }> {
+export async function startControlServer(
+  options: ControlServerOptions,
+): Promise<{ endpoint: string; server: Server }> {
   const server = createServer(async (request, response) => {
     const reply = (status: number, body: unknown) => {
       response.writeHead(status, { 'content-type': 'application/json' });
@@ -52,7 +54,9 @@ export async function startControlServer(options: ControlServerOptions): Promise
           : error instanceof Error
             ? error.message
             : String(error);
-      reply(statusFor(error), { error: { code: error instanceof z.ZodError ? 'InvalidRequest' : errorCode(error), message } });
+      reply(statusFor(error), {
+        error: { code: error instanceof z.ZodError ? 'InvalidRequest' : errorCode(error), message },
+      });
     }
   });
   await new Promise<void>((resolve, reject) => {

@@ -2,9 +2,9 @@ import './polyfill.ts';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { AssociationStore } from '../adapters/ports.ts';
-import { CallbackPublisher } from '../adapters/eventbridge.ts';
 import { createDocumentClient } from '../adapters/clients.ts';
+import { CallbackPublisher } from '../adapters/eventbridge.ts';
+import type { AssociationStore } from '../adapters/ports.ts';
 import { defaultTableNames, ensureTables } from '../adapters/tables.ts';
 import { FileSystemWatcher } from '../agent/watch.ts';
 import type { Config } from '../config.ts';
@@ -22,8 +22,8 @@ import { type DynamoServer, type S3Server, startDynamoServer, startS3Server } fr
 import { LocalPipe } from './pipe.ts';
 import { AGENT_RULE_PATTERN, matchesPattern, S3_RULE_PATTERN } from './rules.ts';
 import { startS3EventSource } from './s3-events.ts';
-import { LocalStateMachine } from './stepfunctions.ts';
 import { RuntimeStatus } from './status.ts';
+import { LocalStateMachine } from './stepfunctions.ts';
 
 export interface LocalOptions {
   root: string;
@@ -117,7 +117,8 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   });
   const deadLetters = join(state, 'dlq.jsonl');
   const pipe = new LocalPipe({
-    target: (batch) => machine.run(batch) as Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>,
+    target: (batch) =>
+      machine.run(batch) as Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>,
     onDeadLetter: (record, reason) => {
       status.observeDeadLetter('DeadLettered', reason);
       void appendFile(deadLetters, `${JSON.stringify({ reason, record })}\n`);
@@ -127,11 +128,15 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   // The rules: S3 events for associated buckets, and agent events.
   let buckets: string[] = [];
   const refreshBuckets = async () => {
-    buckets = (await adapters.associations.list()).map((a) => parseDataRepositoryPath(a.dataRepositoryPath).bucket);
+    buckets = (await adapters.associations.list()).map(
+      (a) => parseDataRepositoryPath(a.dataRepositoryPath).bucket,
+    );
   };
   await refreshBuckets();
   const putEvent = (event: SyncEvent) => {
-    if (event.source === 'aws.s3' && matchesPattern(S3_RULE_PATTERN(buckets), event)) status.events.s3++;
+    // With no association there is no S3 rule at all (EventBridge refuses an empty match list).
+    if (event.source === 'aws.s3' && buckets.length && matchesPattern(S3_RULE_PATTERN(buckets), event))
+      status.events.s3++;
     else if (event.source !== 'aws.s3' && matchesPattern(AGENT_RULE_PATTERN, event)) status.events.fs++;
     else return;
     pipe.send(event);
@@ -147,7 +152,12 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     try {
       for await (const items of chunked(
         reconcileItems(association, { ...adapters, fileSystemRoot: root }, (refused) =>
-          status.observePlan({ items: [], failures: [], rejected: [{ messageId: '', ...refused }], dropped: { uncovered: 0, echoes: 0, policy: 0 } }),
+          status.observePlan({
+            items: [],
+            failures: [],
+            rejected: [{ messageId: '', ...refused }],
+            dropped: { uncovered: 0, echoes: 0, policy: 0 },
+          }),
         ),
       )) {
         await observedApply({ Items: items, BatchInput: { associationId: association.associationId } });
@@ -164,16 +174,22 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
       // Reconcile in the background; the association is AVAILABLE when it ends.
       void reconcile(association)
         .then(() => markAvailable(adapters.associations, association.associationId, refreshBuckets))
-        .catch((error) => logger.error('initial sync failed', { associationId: association.associationId, error }));
+        .catch((error) =>
+          logger.error('initial sync failed', { associationId: association.associationId, error }),
+        );
     },
   });
   const server = await startControlServer({
     host,
     port: options.controlPort ?? 4567,
     control,
-    status: () => ({ ...status.snapshot(), pipe: pipe.stats(), watcherPending: watcher.pending(), idle: idle() }),
+    status: () => ({
+      ...status.snapshot(),
+      pipe: pipe.stats(),
+      watcherPending: watcher.pending(),
+      idle: idle(),
+    }),
   });
-
 
   // Changes made while we were stopped: reconcile every association at start.
   for (const association of await adapters.associations.list()) {
@@ -201,7 +217,11 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   };
 }
 
-async function markAvailable(associations: AssociationStore, associationId: string, refresh: () => Promise<void>) {
+async function markAvailable(
+  associations: AssociationStore,
+  associationId: string,
+  refresh: () => Promise<void>,
+) {
   const current = await associations.get(associationId);
   if (current?.lifecycle === 'CREATING') await setLifecycle(current, 'AVAILABLE', { associations });
   await refresh();

@@ -1,13 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { EventPublisher, FileTree, Lease, Ledger, LedgerWrite, ObjectStore } from '../adapters/ports.ts';
 import { associationRoot, parseDataRepositoryPath } from '../core/association.ts';
 import { conflictPath } from '../core/conflict.ts';
 import { decideAction, isRacy, toFsSnapshot } from '../core/decide.ts';
-import { AssociationNotFoundError, SyncError, errorCode } from '../core/errors.ts';
+import { AssociationNotFoundError, errorCode, SyncError } from '../core/errors.ts';
 import { pathToKey } from '../core/mapping.ts';
-import type { Association, ApplyResult, Decision, FsState, LedgerEntry, S3State, WorkItem } from '../core/types.ts';
-import type { EventPublisher, FileTree, Ledger, LedgerWrite, Lease, ObjectStore } from '../adapters/ports.ts';
-import { contentMatches, exportPath, importPath, snapshotOf, type Side, type Transferred } from './transfer.ts';
+import type {
+  ApplyResult,
+  Association,
+  Decision,
+  FsState,
+  LedgerEntry,
+  S3State,
+  WorkItem,
+} from '../core/types.ts';
+import {
+  contentMatches,
+  exportPath,
+  importPath,
+  type Side,
+  snapshotOf,
+  type Transferred,
+} from './transfer.ts';
 
 /** Everything `apply` needs, injected. */
 export interface ApplyDeps {
@@ -52,7 +67,11 @@ export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyR
     ...fields,
   });
   if (!ACTIVE.has(association.lifecycle)) {
-    return result({ action: 'skip', outcome: 'skipped', reason: `association-${association.lifecycle.toLowerCase()}` });
+    return result({
+      action: 'skip',
+      outcome: 'skipped',
+      reason: `association-${association.lifecycle.toLowerCase()}`,
+    });
   }
   const side: Side = {
     tree: deps.tree,
@@ -161,7 +180,13 @@ async function act(
     case 'record': {
       const settled = await settle(side, item.path, fs!, now);
       return {
-        write: { kind: settled.kind, state: 'present', fs: toFsSnapshot(settled), s3: snapshotOf(s3!), syncedAtMs: now() },
+        write: {
+          kind: settled.kind,
+          state: 'present',
+          fs: toFsSnapshot(settled),
+          s3: snapshotOf(s3!),
+          syncedAtMs: now(),
+        },
         result: { action: 'record', outcome: 'unchanged', reason: decision.reason },
       };
     }
@@ -207,9 +232,13 @@ async function keepBoth(
   // The extra link moved the file's ctime: expect what is there now, if it is still the same file.
   const linked = await side.tree.stat(side.root, item.path);
   if (!linked || linked.ino !== fs!.ino || linked.mtimeNs !== fs!.mtimeNs || linked.size !== fs!.size) {
-    throw new SyncError('SourceChangedDuringTransfer', `${item.path} changed while its conflict copy was made`, {
-      retryable: true,
-    });
+    throw new SyncError(
+      'SourceChangedDuringTransfer',
+      `${item.path} changed while its conflict copy was made`,
+      {
+        retryable: true,
+      },
+    );
   }
   const imported = done(await importPath(side, item.path, s3!, linked));
   await deps.events.publishConflict({

@@ -1,8 +1,14 @@
+import type { Ledger } from '../adapters/ports.ts';
 import { findAssociationForFsPath, findAssociationForKey } from '../core/association.ts';
 import { errorCode } from '../core/errors.ts';
-import { type FileSystemChange, type PipeRecord, type S3Event, type SyncEvent, syncEvent } from '../core/events.ts';
+import {
+  type FileSystemChange,
+  type PipeRecord,
+  type S3Event,
+  type SyncEvent,
+  syncEvent,
+} from '../core/events.ts';
 import type { Association, NodeKind, WorkItem } from '../core/types.ts';
-import type { Ledger } from '../adapters/ports.ts';
 
 /** A message that could not be turned into work. */
 export interface PlanFailure {
@@ -42,7 +48,12 @@ interface Candidate {
  * both sides, so duplicates and reordering cost nothing but a little work.
  */
 export async function planBatch(records: PipeRecord[], deps: PlanDeps): Promise<PlanOutput> {
-  const output: PlanOutput = { items: [], failures: [], rejected: [], dropped: { uncovered: 0, echoes: 0, policy: 0 } };
+  const output: PlanOutput = {
+    items: [],
+    failures: [],
+    rejected: [],
+    dropped: { uncovered: 0, echoes: 0, policy: 0 },
+  };
   const associations = await deps.listAssociations();
   const candidates: Candidate[] = [];
   for (const record of records) {
@@ -50,7 +61,8 @@ export async function planBatch(records: PipeRecord[], deps: PlanDeps): Promise<
     if (!event) continue;
     if (event.source === 'aws.s3') s3Candidates(record.messageId, event, associations, candidates, output);
     else {
-      for (const change of event.detail.changes) fsCandidates(record.messageId, change, associations, candidates, output);
+      for (const change of event.detail.changes)
+        fsCandidates(record.messageId, change, associations, candidates, output);
     }
   }
   const byPath = new Map<string, WorkItem>();
@@ -81,7 +93,11 @@ function parseBody(record: PipeRecord, output: PlanOutput): SyncEvent | undefine
   try {
     body = JSON.parse(record.body);
   } catch {
-    output.failures.push({ messageId: record.messageId, code: 'MalformedEvent', message: 'body is not JSON' });
+    output.failures.push({
+      messageId: record.messageId,
+      code: 'MalformedEvent',
+      message: 'body is not JSON',
+    });
     return undefined;
   }
   const parsed = syncEvent.safeParse(body);
@@ -119,7 +135,9 @@ function s3Candidates(
   }
   const created = event['detail-type'] === 'Object Created';
   const { autoImport } = found.association;
-  const allowed = created ? autoImport.includes('NEW') || autoImport.includes('CHANGED') : autoImport.includes('DELETED');
+  const allowed = created
+    ? autoImport.includes('NEW') || autoImport.includes('CHANGED')
+    : autoImport.includes('DELETED');
   if (!allowed) {
     output.dropped.policy++;
     return;
@@ -143,7 +161,18 @@ function fsCandidates(
 ): void {
   const paths = change.op === 'renamed' && change.oldPath ? [change.oldPath, change.path] : [change.path];
   for (const fsPath of paths) {
-    const found = findAssociationForFsPath(associations, fsPath);
+    let found: ReturnType<typeof findAssociationForFsPath>;
+    try {
+      found = findAssociationForFsPath(associations, fsPath);
+    } catch (error) {
+      output.rejected.push({
+        messageId,
+        key: fsPath,
+        code: errorCode(error),
+        message: (error as Error).message,
+      });
+      continue;
+    }
     if (!found) {
       output.dropped.uncovered++;
       continue;

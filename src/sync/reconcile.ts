@@ -1,8 +1,8 @@
+import type { FileTree, Ledger, ObjectStore } from '../adapters/ports.ts';
 import { associationRoot, parseDataRepositoryPath } from '../core/association.ts';
 import { errorCode } from '../core/errors.ts';
 import { keyToPath } from '../core/mapping.ts';
 import type { Association, WorkItem } from '../core/types.ts';
-import type { FileTree, Ledger, ObjectStore } from '../adapters/ports.ts';
 
 export interface ReconcileDeps {
   tree: FileTree;

@@ -1,11 +1,10 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { text } from 'node:stream/consumers';
-import { encodePosixMeta } from '../core/metadata.ts';
-import { pathToKey } from '../core/mapping.ts';
-import { SourceChangedError } from '../core/errors.ts';
 import type { ExportRead, FileTree, ObjectStore } from '../adapters/ports.ts';
+import { SourceChangedError } from '../core/errors.ts';
+import { pathToKey } from '../core/mapping.ts';
+import { encodePosixMeta, metaHash } from '../core/metadata.ts';
 import type { FsState, S3Location, S3Snapshot, S3State } from '../core/types.ts';
-import { metaHash } from '../core/metadata.ts';
 
 /**
  * The transfers themselves: one direction each, no decisions. Each returns

@@ -35,11 +35,31 @@ describe('the bucketlink command', () => {
   });
 
   it.each([
-    ['a nested file-system path', ['--file-system-path', '/logs/deeper', '--data-repository-path', 's3://other/'], /logs/],
-    ['an overlapping S3 path', ['--file-system-path', '/elsewhere', '--data-repository-path', 's3://logs/'], /overlap/i],
-    ['a missing bucket', ['--file-system-path', '/nobucket', '--data-repository-path', 's3://no-such-bucket/'], /no-such-bucket/],
-    ['a relative file-system path', ['--file-system-path', 'relative', '--data-repository-path', 's3://other/'], /\//],
-    ['a non-S3 repository path', ['--file-system-path', '/x', '--data-repository-path', 'https://other/'], /s3:\/\//],
+    [
+      'a nested file-system path',
+      ['--file-system-path', '/logs/deeper', '--data-repository-path', 's3://other/'],
+      /logs/,
+    ],
+    [
+      'an overlapping S3 path',
+      ['--file-system-path', '/elsewhere', '--data-repository-path', 's3://logs/'],
+      /overlap/i,
+    ],
+    [
+      'a missing bucket',
+      ['--file-system-path', '/nobucket', '--data-repository-path', 's3://no-such-bucket/'],
+      /no-such-bucket/,
+    ],
+    [
+      'a relative file-system path',
+      ['--file-system-path', 'relative', '--data-repository-path', 's3://other/'],
+      /\//,
+    ],
+    [
+      'a non-S3 repository path',
+      ['--file-system-path', '/x', '--data-repository-path', 'https://other/'],
+      /s3:\/\//,
+    ],
   ])('refuses %s with a clear error and a non-zero exit', async (_case, flags, message) => {
     const { stdout, stderr, code } = await local.cli('associations', 'create', ...flags);
     expect(code).not.toBe(0);
@@ -54,19 +74,43 @@ describe('the bucketlink command', () => {
   });
 
   it('refuses a bad --auto-import value before contacting anything', async () => {
-    const { stderr, code } = await local.cli('associations', 'update', logsId, '--auto-import', 'NEW,SOMETIMES');
+    const { stderr, code } = await local.cli(
+      'associations',
+      'update',
+      logsId,
+      '--auto-import',
+      'NEW,SOMETIMES',
+    );
     expect(code).not.toBe(0);
     expect(stderr).toMatch(/SOMETIMES/);
   });
 
   it('updates policies but not paths', async () => {
-    const { stdout, code } = await local.cli('associations', 'update', logsId, '--auto-export', 'NEW,CHANGED', '--conflict-policy', 'S3_WINS');
+    const { stdout, code } = await local.cli(
+      'associations',
+      'update',
+      logsId,
+      '--auto-export',
+      'NEW,CHANGED',
+      '--conflict-policy',
+      'S3_WINS',
+    );
     expect(code).toBe(0);
-    expect(JSON.parse(stdout).association).toMatchObject({ autoExport: ['NEW', 'CHANGED'], conflictPolicy: 'S3_WINS' });
+    expect(JSON.parse(stdout).association).toMatchObject({
+      autoExport: ['NEW', 'CHANGED'],
+      conflictPolicy: 'S3_WINS',
+    });
   });
 
   it('says where it tried to connect when no runtime is running', async () => {
-    const { stderr, code } = await runCli(['--openssl-legacy-provider', BIN, 'associations', 'describe', '--endpoint', 'http://127.0.0.1:1']);
+    const { stderr, code } = await runCli([
+      '--openssl-legacy-provider',
+      BIN,
+      'associations',
+      'describe',
+      '--endpoint',
+      'http://127.0.0.1:1',
+    ]);
     expect(code).not.toBe(0);
     expect(stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:1/);
   });

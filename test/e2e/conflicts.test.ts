@@ -17,7 +17,8 @@ describe('editing the same path on both sides', () => {
     await local?.stop();
   });
 
-  const conflictCopies = async () => (await readdir(dir())).filter((name) => name.includes('.conflict-')).sort();
+  const conflictCopies = async () =>
+    (await readdir(dir())).filter((name) => name.includes('.conflict-')).sort();
 
   it('keeps both versions (KEEP_BOTH), and two conflicts on one path keep three versions', async () => {
     const path = join(dir(), 'notes.txt');
@@ -29,13 +30,17 @@ describe('editing the same path on both sides', () => {
 
     // Both sides change before bucketlink sees either.
     await writeFile(path, 'edited on the file system, first');
-    await local.s3.send(new PutObjectCommand({ Bucket: 'shared', Key: 'notes.txt', Body: 'edited in s3, first' }));
+    await local.s3.send(
+      new PutObjectCommand({ Bucket: 'shared', Key: 'notes.txt', Body: 'edited in s3, first' }),
+    );
     await eventually(async () => (await conflictCopies()).length === 1);
     await local.settle();
     expect(await readFile(path, 'utf8')).toBe('edited in s3, first');
 
     await writeFile(path, 'edited on the file system, second');
-    await local.s3.send(new PutObjectCommand({ Bucket: 'shared', Key: 'notes.txt', Body: 'edited in s3, second' }));
+    await local.s3.send(
+      new PutObjectCommand({ Bucket: 'shared', Key: 'notes.txt', Body: 'edited in s3, second' }),
+    );
     await eventually(async () => (await conflictCopies()).length === 2);
     const status = await local.settle();
 
@@ -46,7 +51,9 @@ describe('editing the same path on both sides', () => {
     for (const name of copies) {
       expect(name).toMatch(/^notes\.conflict-\d{8}T\d{6}Z-[A-Za-z0-9-]+-[0-9a-f]{4}\.txt$/);
       // The kept copies are exported too: nothing is lost on either side.
-      await eventually(() => local.s3.send(new HeadObjectCommand({ Bucket: 'shared', Key: name })).catch(() => undefined));
+      await eventually(() =>
+        local.s3.send(new HeadObjectCommand({ Bucket: 'shared', Key: name })).catch(() => undefined),
+      );
     }
     expect(status.conflicts).toBe(2);
   });

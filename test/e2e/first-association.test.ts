@@ -18,19 +18,30 @@ describe('creating an association over data both sides already hold', () => {
     await local.createBucket('existing');
     const dir = join(local.root, 'existing');
     await mkdir(join(dir, 'nested'), { recursive: true });
-    const files: Record<string, string> = { 'a.txt': 'alpha', 'nested/b.txt': 'bravo', 'c.bin': 'x'.repeat(10_000) };
+    const files: Record<string, string> = {
+      'a.txt': 'alpha',
+      'nested/b.txt': 'bravo',
+      'c.bin': 'x'.repeat(10_000),
+    };
     for (const [path, content] of Object.entries(files)) {
       const full = join(dir, path);
       await writeFile(full, content);
       await utimes(full, 1_700_000_000, 1_700_000_000);
       const { mtimeNs } = await stat(full, { bigint: true });
       await local.s3.send(
-        new PutObjectCommand({ Bucket: 'existing', Key: path, Body: content, Metadata: { 'file-mtime': `${mtimeNs}ns` } }),
+        new PutObjectCommand({
+          Bucket: 'existing',
+          Key: path,
+          Body: content,
+          Metadata: { 'file-mtime': `${mtimeNs}ns` },
+        }),
       );
     }
     // Objects without bucketlink metadata but with the same bytes match by checksum.
     await writeFile(join(dir, 'plain.txt'), 'no metadata here');
-    await local.s3.send(new PutObjectCommand({ Bucket: 'existing', Key: 'plain.txt', Body: 'no metadata here' }));
+    await local.s3.send(
+      new PutObjectCommand({ Bucket: 'existing', Key: 'plain.txt', Body: 'no metadata here' }),
+    );
     const before = await local.settle();
 
     await local.associate('/existing', 's3://existing/');

@@ -1,6 +1,11 @@
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/adapters/clients.ts';
 import { startS3Server } from '../../src/local/peers.ts';
@@ -9,7 +14,11 @@ import { eventually, LocalProcess } from '../support/bucketlink.ts';
 describe('changes made while bucketlink local was stopped', () => {
   let local: LocalProcess;
   const dir = () => join(local.root, 'offline');
-  const exists = (path: string) => stat(path).then(() => true, () => false);
+  const exists = (path: string) =>
+    stat(path).then(
+      () => true,
+      () => false,
+    );
 
   beforeAll(async () => {
     local = await LocalProcess.start();
@@ -46,9 +55,10 @@ describe('changes made while bucketlink local was stopped', () => {
     await local.settle();
 
     const object = async (key: string) =>
-      local.s3
-        .send(new GetObjectCommand({ Bucket: 'offline', Key: key }))
-        .then(async (o) => o.Body!.transformToString(), () => undefined);
+      local.s3.send(new GetObjectCommand({ Bucket: 'offline', Key: key })).then(
+        async (o) => o.Body!.transformToString(),
+        () => undefined,
+      );
     expect(await object('fs-edit.txt')).toBe('v2 from the file system');
     expect(await object('fs-new.txt')).toBe('new on the file system');
     expect(await object('fs-delete.txt')).toBeUndefined();

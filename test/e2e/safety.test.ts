@@ -17,7 +17,9 @@ describe('a root that looks unmounted', () => {
   });
 
   const keys = async () =>
-    ((await local.s3.send(new ListObjectsV2Command({ Bucket: 'precious' }))).Contents ?? []).map((o) => o.Key).sort();
+    ((await local.s3.send(new ListObjectsV2Command({ Bucket: 'precious' }))).Contents ?? [])
+      .map((o) => o.Key)
+      .sort();
 
   it('deletes no objects when the .bucketlink sentinel is gone and the root is emptied', async () => {
     const dir = join(local.root, 'precious');

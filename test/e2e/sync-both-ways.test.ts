@@ -3,7 +3,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, LocalProcess } from '../support/bucketlink.ts';
 
@@ -30,7 +35,11 @@ describe('bucketlink local syncs two associations both ways', () => {
     const object = await local.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return Buffer.from(await object.Body!.transformToByteArray());
   };
-  const exists = (path: string) => stat(path).then(() => true, () => false);
+  const exists = (path: string) =>
+    stat(path).then(
+      () => true,
+      () => false,
+    );
   const write = async (path: string, content: string | Buffer) => {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, content);
@@ -66,7 +75,7 @@ describe('bucketlink local syncs two associations both ways', () => {
     const big = randomBytes(50 * 1024 * 1024);
     await write(join(logs(), 'big.bin'), big);
     const expected = createHash('md5').update(big).digest('hex');
-    await eventually(() => head('logs', 'big.bin'), 60_000);
+    await eventually(async () => (await head('logs', 'big.bin'))?.ContentLength === big.length, 60_000);
     const object = await local.s3.send(new GetObjectCommand({ Bucket: 'logs', Key: 'big.bin' }));
     const hash = createHash('md5');
     for await (const chunk of object.Body as AsyncIterable<Buffer>) hash.update(chunk);
@@ -134,7 +143,9 @@ describe('bucketlink local syncs two associations both ways', () => {
       const current = await local.status();
       return current.rejected >= 4 && current;
     });
-    const refused = status.problems.filter((p) => p.code === 'S3ImportObjectPathNotPosixCompliant').map((p) => p.key);
+    const refused = status.problems
+      .filter((p) => p.code === 'S3ImportObjectPathNotPosixCompliant')
+      .map((p) => p.key);
     expect(refused).toEqual(expect.arrayContaining(['../escape.txt', 'a/../../x', './dot.txt', 'a//b.txt']));
     await local.settle();
     expect(await exists(join(local.root, 'escape.txt'))).toBe(false);
@@ -151,7 +162,8 @@ describe('bucketlink local syncs two associations both ways', () => {
     await local.settle();
     await aws('s3', 'rm', '--recursive', 's3://logs/bulk/');
     await eventually(async () => {
-      for (const name of ['one', 'two', 'three']) if (await exists(join(logs(), `bulk/${name}.txt`))) return false;
+      for (const name of ['one', 'two', 'three'])
+        if (await exists(join(logs(), `bulk/${name}.txt`))) return false;
       return true;
     });
   });
@@ -162,7 +174,9 @@ describe('bucketlink local syncs two associations both ways', () => {
     await eventually(() => head('logs', 'modes/script.sh'));
     await local.settle();
     await chmod(path, 0o755);
-    await eventually(async () => (await head('logs', 'modes/script.sh'))?.Metadata?.['file-permissions'] === '0100755');
+    await eventually(
+      async () => (await head('logs', 'modes/script.sh'))?.Metadata?.['file-permissions'] === '0100755',
+    );
   });
 
   it('does no further transfers once changes stop (no echo, no loop)', async () => {

@@ -44,7 +44,19 @@ export class LocalProcess {
   async #spawn(): Promise<void> {
     this.child = spawn(
       process.execPath,
-      ['--openssl-legacy-provider', BIN, 'local', '--root', this.root, '--state', this.state, '--s3-port', '0', '--control-port', '0'],
+      [
+        '--openssl-legacy-provider',
+        BIN,
+        'local',
+        '--root',
+        this.root,
+        '--state',
+        this.state,
+        '--s3-port',
+        '0',
+        '--control-port',
+        '0',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN' } },
     );
     this.child.stderr!.on('data', (chunk) => {
@@ -91,7 +103,13 @@ export class LocalProcess {
   /** Creates an association through the CLI and waits for it to be AVAILABLE. */
   async associate(fileSystemPath: string, dataRepositoryPath: string, ...flags: string[]): Promise<string> {
     const created = await this.cli(
-      'associations', 'create', '--file-system-path', fileSystemPath, '--data-repository-path', dataRepositoryPath, ...flags,
+      'associations',
+      'create',
+      '--file-system-path',
+      fileSystemPath,
+      '--data-repository-path',
+      dataRepositoryPath,
+      ...flags,
     );
     if (created.code !== 0) throw new Error(created.stderr);
     const id = JSON.parse(created.stdout).association.associationId as string;
@@ -136,7 +154,10 @@ export async function runCli(
 }
 
 /** Polls until `check` returns a value other than undefined/false. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

@@ -1,0 +1,74 @@
+import { constants } from 'node:fs';
+import {
+  copyFile,
+  type FileHandle,
+  link,
+  lutimes,
+  open,
+  readlink,
+  symlink,
+  unlink,
+  utimes,
+} from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { FsState } from '../core/types.ts';
+import { errnoOf, nsToSeconds } from './fs-paths.ts';
+
+/** Low-level steps of the file tree's writes: durability, streaming into a handle, exclusive copies. */
+
+// Link errors that mean "this file system cannot hard-link here", not "the name is taken".
+const LINK_UNSUPPORTED = new Set(['EPERM', 'EXDEV', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS']);
+
+/** fsync a directory so a rename in it survives a crash. Some file systems refuse; the rename stands anyway. */
+export async function syncDirectory(abs: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(abs, constants.O_RDONLY | constants.O_DIRECTORY);
+    await handle.sync();
+  } catch (error) {
+    if (!['EINVAL', 'ENOTSUP', 'EISDIR', 'EBADF'].includes(errnoOf(error) ?? '')) throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * Writes a stream into an open handle. Not a write stream: that would hold
+ * the handle until destroyed, and the fd is still needed for fsync, chmod
+ * and utimes. Awaiting each write is the backpressure.
+ */
+export async function drainInto(handle: FileHandle, body: Readable): Promise<void> {
+  for await (const chunk of body) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    for (let offset = 0; offset < buffer.length; ) {
+      offset += (await handle.write(buffer, offset)).bytesWritten;
+    }
+  }
+}
+
+export async function removeQuietly(abs: string): Promise<void> {
+  await unlink(abs).catch(() => undefined);
+}
+
+/**
+ * Puts `current` (the file or symlink at `abs`) under `conflictAbs` without
+ * ever replacing what is there: link(2) fails with EEXIST on a taken name and
+ * does not follow a symlink source on Linux. Where hard links are impossible
+ * (EXDEV, EPERM on some NFS/EFS setups), an exclusive copy does the same.
+ */
+export async function linkOrCopyExclusive(abs: string, conflictAbs: string, current: FsState): Promise<void> {
+  try {
+    await link(abs, conflictAbs);
+    return;
+  } catch (error) {
+    if (!LINK_UNSUPPORTED.has(errnoOf(error) ?? '')) throw error;
+  }
+  const mtime = nsToSeconds(current.mtimeNs);
+  if (current.kind === 'symlink') {
+    await symlink(await readlink(abs), conflictAbs);
+    await lutimes(conflictAbs, mtime, mtime);
+    return;
+  }
+  await copyFile(abs, conflictAbs, constants.COPYFILE_EXCL);
+  await utimes(conflictAbs, mtime, mtime);
+}

@@ -1,0 +1,263 @@
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { decodePosixMeta, metaHash, objectKind } from '../core/metadata.ts';
+import type { NodeKind, S3State } from '../core/types.ts';
+import type { ListedObject, ObjectStore, PutResult } from './ports.ts';
+import { isNotFound, toSyncError } from './s3-errors.ts';
+
+const MiB = 1024 * 1024;
+
+export interface S3ObjectStoreOptions {
+  /** Build it with `createS3Client` (WHEN_REQUIRED checksums, DESIGN §8). */
+  client: S3Client;
+  /** Streams of at least this many bytes go multipart. Default 16 MiB. */
+  multipartThreshold?: number;
+  /** Default 8 MiB (S3's minimum is 5 MiB). */
+  partSize?: number;
+  /** Parts in flight per upload. Default 4. */
+  queueSize?: number;
+}
+
+/** What HEAD and GET both answer; the fields S3State is built from. */
+interface ObjectHeaders {
+  ETag?: string;
+  VersionId?: string;
+  LastModified?: Date;
+  ContentLength?: number;
+  Metadata?: Record<string, string>;
+}
+
+/** An implied directory has no object, so nothing to date it by: a fixed epoch keeps it "same" across listings. */
+const IMPLIED_DIR_DATE = new Date(0).toISOString();
+
+/** S3 quotes ETags on the wire; the ledger and decisions compare them bare. */
+export function unquoteEtag(etag: string | undefined): string {
+  return (etag ?? '').replace(/^"(.*)"$/, '$1');
+}
+
+function toState(key: string, headers: ObjectHeaders): S3State {
+  const metadata = headers.Metadata ?? {};
+  const meta = decodePosixMeta(metadata);
+  return {
+    kind: objectKind(key, meta),
+    key,
+    etag: unquoteEtag(headers.ETag),
+    ...(headers.VersionId ? { versionId: headers.VersionId } : {}),
+    lastModified: (headers.LastModified ?? new Date(0)).toISOString(),
+    size: headers.ContentLength ?? 0,
+    metaHash: metaHash(metadata),
+    meta,
+  };
+}
+
+/**
+ * The ObjectStore port on the AWS SDK v3: real S3, s3rver, or any S3
+ * endpoint. Keys are raw throughout; bodies are streamed, never buffered.
+ */
+export class S3ObjectStore implements ObjectStore {
+  readonly #client: S3Client;
+  readonly #multipartThreshold: number;
+  readonly #partSize: number;
+  readonly #queueSize: number;
+
+  constructor(options: S3ObjectStoreOptions) {
+    this.#client = options.client;
+    this.#multipartThreshold = options.multipartThreshold ?? 16 * MiB;
+    this.#partSize = options.partSize ?? 8 * MiB;
+    this.#queueSize = options.queueSize ?? 4;
+  }
+
+  /**
+   * HEAD one key; undefined on 404. A HEAD cannot tell a missing key from a
+   * missing bucket (no error body), so `stat` finishes with a listing, which can.
+   */
+  async head(bucket: string, key: string): Promise<S3State | undefined> {
+    try {
+      const out = await this.#client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return toState(key, out);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw toSyncError(error, bucket, key);
+    }
+  }
+
+  /**
+   * Probes in the order the hint makes likely, so the common case costs one
+   * request. Without a hint (or a file/symlink hint) the object `prefix+path`
+   * wins over a directory of the same name, as the port says; a 'dir' hint
+   * probes the directory shapes first, which differs only when both exist (a
+   * type mismatch that `apply` reports either way).
+   */
+  async stat(
+    bucket: string,
+    prefix: string,
+    path: string,
+    kindHint?: NodeKind,
+  ): Promise<S3State | undefined> {
+    const fileKey = prefix + path;
+    const dirKey = path === '' ? prefix : `${fileKey}/`;
+    const probeFile = () => (fileKey === dirKey || fileKey === '' ? undefined : this.head(bucket, fileKey));
+    const probeMarker = () => (dirKey === '' ? undefined : this.head(bucket, dirKey));
+    const probeImplied = () => this.#implied(bucket, dirKey);
+    const probes =
+      kindHint === 'dir' ? [probeMarker, probeImplied, probeFile] : [probeFile, probeMarker, probeImplied];
+    for (const probe of probes) {
+      const state = await probe();
+      if (state) return state.key === dirKey ? { ...state, kind: 'dir' } : state;
+    }
+    return undefined;
+  }
+
+  /** A directory with no marker exists while some key lies below it. */
+  async #implied(bucket: string, dirKey: string): Promise<S3State | undefined> {
+    try {
+      const out = await this.#client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: dirKey, MaxKeys: 1 }),
+      );
+      if (!out.Contents?.length) return undefined;
+      return {
+        kind: 'dir',
+        key: dirKey,
+        etag: '',
+        lastModified: IMPLIED_DIR_DATE,
+        size: 0,
+        metaHash: metaHash({}),
+        meta: {},
+        implied: true,
+      };
+    } catch (error) {
+      throw toSyncError(error, bucket, dirKey);
+    }
+  }
+
+  /** Streams the body; with `ifMatch`, S3 answers 412 (SourceChangedError) if the object moved. */
+  async get(
+    bucket: string,
+    key: string,
+    options: { ifMatch?: string } = {},
+  ): Promise<{ body: Readable; state: S3State }> {
+    try {
+      const out = await this.#client.send(
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}),
+        }),
+      );
+      // In Node the SDK's body is an IncomingMessage (a Readable); an empty object may come back without one.
+      const body = out.Body instanceof Readable ? out.Body : Readable.from([]);
+      return { body, state: toState(key, out) };
+    } catch (error) {
+      throw toSyncError(error, bucket, key);
+    }
+  }
+
+  /**
+   * Buffers and strings go in one PUT; streams at or above the threshold go
+   * multipart through lib-storage, which aborts the upload if anything fails
+   * (so no orphan parts accrue storage), and smaller streams in one PUT with
+   * a declared length (so nothing is buffered).
+   */
+  async put(
+    bucket: string,
+    key: string,
+    body: Readable | Buffer | string,
+    options: { size: number; metadata: Record<string, string>; ifMatch?: string; ifNoneMatch?: string },
+  ): Promise<PutResult> {
+    const params = {
+      Bucket: bucket,
+      Key: key,
+      Metadata: options.metadata,
+      ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}),
+      ...(options.ifNoneMatch ? { IfNoneMatch: options.ifNoneMatch } : {}),
+    };
+    try {
+      if (body instanceof Readable && options.size >= this.#multipartThreshold) {
+        const upload = new Upload({
+          client: this.#client,
+          params: { ...params, Body: body, ContentLength: options.size },
+          partSize: this.#partSize,
+          queueSize: this.#queueSize,
+          leavePartsOnError: false,
+        });
+        const out = await upload.done();
+        return { etag: unquoteEtag(out.ETag), ...(out.VersionId ? { versionId: out.VersionId } : {}) };
+      }
+      const contentLength = typeof body === 'string' ? Buffer.byteLength(body) : options.size;
+      const out = await this.#client.send(
+        new PutObjectCommand({ ...params, Body: body, ContentLength: contentLength }),
+      );
+      return { etag: unquoteEtag(out.ETag), ...(out.VersionId ? { versionId: out.VersionId } : {}) };
+    } catch (error) {
+      throw toSyncError(error, bucket, key);
+    }
+  }
+
+  async delete(bucket: string, key: string, options: { ifMatch?: string } = {}): Promise<void> {
+    try {
+      await this.#client.send(
+        new DeleteObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}),
+        }),
+      );
+    } catch (error) {
+      throw toSyncError(error, bucket, key);
+    }
+  }
+
+  /** One page per ListObjectsV2 call (≤ 1000 keys), so a caller never holds the whole listing. */
+  async *list(bucket: string, prefix: string): AsyncIterable<ListedObject[]> {
+    let token: string | undefined;
+    do {
+      let out: ListObjectsV2CommandOutput;
+      try {
+        out = await this.#client.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        );
+      } catch (error) {
+        throw toSyncError(error, bucket, prefix);
+      }
+      const page = (out.Contents ?? []).flatMap((object) =>
+        object.Key === undefined
+          ? []
+          : [
+              {
+                key: object.Key,
+                size: object.Size ?? 0,
+                etag: unquoteEtag(object.ETag),
+                lastModified: (object.LastModified ?? new Date(0)).toISOString(),
+              },
+            ],
+      );
+      if (page.length > 0) yield page;
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /** false only for a bucket that is not there; access denied and transient faults still throw. */
+  async bucketExists(bucket: string): Promise<boolean> {
+    try {
+      await this.#client.send(new HeadBucketCommand({ Bucket: bucket }));
+      return true;
+    } catch (error) {
+      if (isNotFound(error) || (error as { name?: string }).name === 'NoSuchBucket') return false;
+      throw toSyncError(error, bucket);
+    }
+  }
+}
