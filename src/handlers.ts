@@ -44,8 +44,10 @@ function parse<T extends z.ZodType>(schema: T, event: unknown): z.output<T> {
 export function planFunction(deps: PlanDeps) {
   return async (event: unknown) => {
     const output = await planBatch(parse(pipeBatch, event), deps);
-    for (const rejected of output.rejected) logger.warn('key refused', { ...rejected });
-    for (const failure of output.failures) logger.warn('malformed event', { ...failure });
+    for (const { message: why, ...rejected } of output.rejected)
+      logger.warn('key refused', { ...rejected, why });
+    for (const { message: why, ...failure } of output.failures)
+      logger.warn('malformed event', { ...failure, why });
     return output;
   };
 }

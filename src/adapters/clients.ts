@@ -23,6 +23,8 @@ export function createS3Client(options: ClientOptions = {}): S3Client {
       : {}),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // Never wait forever on a peer that stopped answering: fail, and let Retry handle it.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
   });
 }
 

@@ -109,7 +109,8 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
       // Failures are counted once, after the ASL's Retry gave up and Catch recorded them.
       SummarizeFunctionArn: async (event) => {
         for (const result of (event as { results: ApplyResult[] }).results) {
-          if (result.outcome === 'failed') status.observeResult(result);
+          if (result.outcome === 'failed')
+            status.observeResult({ ...result, message: lambdaErrorMessage(result.message) });
         }
         return summarize(event);
       },
@@ -239,4 +240,13 @@ async function* chunked(pages: AsyncIterable<WorkItem[]>): AsyncGenerator<WorkIt
     }
   }
   if (batch.length) yield batch;
+}
+
+/** The ASL's Catch holds Lambda's error JSON as Cause; show its message. */
+function lambdaErrorMessage(cause: string | undefined): string | undefined {
+  try {
+    return (JSON.parse(cause ?? '') as { errorMessage?: string }).errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
 }

@@ -46,6 +46,15 @@ export interface ApplyDeps {
 const ACTIVE = new Set(['CREATING', 'AVAILABLE', 'UPDATING']);
 /** How often a path is re-planned because another worker asked for it while we held it. */
 const MAX_RERUNS = 5;
+/** Errors that say a path cannot be synced at all: retrying cannot help. */
+const REFUSALS = new Set([
+  'S3ExportPathSizeTooLong',
+  'S3ImportObjectPathNotPosixCompliant',
+  'S3ImportObjectTypeMismatch',
+  'SymlinkInPath',
+  'UnsupportedFileType',
+  'InvalidPath',
+]);
 /** Decide → act rounds within one lease (a kind change is delete, then create). */
 const MAX_STEPS = 3;
 
@@ -80,6 +89,18 @@ export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyR
     location: parseDataRepositoryPath(association.dataRepositoryPath),
     restoreOwner: deps.restoreOwner,
   };
+  // A path with no valid key is refused before anything asks S3 or the ledger
+  // about it (the ledger's sort key has S3's 1024-byte limit too).
+  try {
+    pathToKey(item.path, side.location.prefix, item.kindHint ?? 'file');
+  } catch (error) {
+    return result({
+      action: 'skip',
+      outcome: 'skipped',
+      code: errorCode(error),
+      message: (error as Error).message,
+    });
+  }
   const ttl = deps.leaseTtlMs ?? 5 * 60_000;
   let last: ApplyResult = result({});
   for (let run = 0; run < MAX_RERUNS; run++) {
@@ -91,6 +112,10 @@ export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyR
       synced = await syncPath(item, association, side, lease.base, deps);
     } catch (error) {
       await deps.ledger.release(item.associationId, item.path, lease).catch(() => undefined);
+      // A path that can never be synced is reported, not retried.
+      if (error instanceof SyncError && REFUSALS.has(error.code)) {
+        return result({ action: 'skip', outcome: 'skipped', code: error.code, message: error.message });
+      }
       throw error;
     }
     const { rerun } = await finish(deps.ledger, item, lease, synced.write);
