@@ -62,8 +62,13 @@ describe('bucketlink local syncs two associations both ways', () => {
     await write(join(logs(), 'app/today.log'), 'line one\n');
     await write(join(finance(), 'q3.csv'), 'a,b\n1,2\n');
     await chmod(join(finance(), 'q3.csv'), 0o640);
-    const logHead = await eventually(() => head('logs', 'app/today.log'));
-    const csvHead = await eventually(() => head('financial-data', 'reports/q3.csv'));
+    // s3rver writes an object's body before its metadata: wait for both.
+    const complete = async (bucket: string, key: string) => {
+      const found = await head(bucket, key);
+      return found?.Metadata?.['user-agent'] ? found : undefined;
+    };
+    const logHead = await eventually(() => complete('logs', 'app/today.log'));
+    const csvHead = await eventually(() => complete('financial-data', 'reports/q3.csv'));
     expect((await body('logs', 'app/today.log')).toString()).toBe('line one\n');
     expect((await body('financial-data', 'reports/q3.csv')).toString()).toBe('a,b\n1,2\n');
     expect(csvHead.Metadata?.['file-permissions']).toBe('0100640');
