@@ -229,7 +229,7 @@ async function act(
     case 'dropLedger':
       return { write: null, result: { action: 'dropLedger', outcome: 'done', reason: decision.reason } };
     case 'keepBoth':
-      return keepBoth(decision, item, association, side, { fs, s3 }, deps, done);
+      return keepBoth(item, association, side, { fs, s3 }, deps, done);
   }
 }
 
@@ -239,7 +239,6 @@ async function act(
  * one second never overwrite each other) and exported as a path of its own.
  */
 async function keepBoth(
-  decision: Decision,
   item: WorkItem,
   association: Association,
   side: Side,
