@@ -40,9 +40,9 @@ export function localCommand(): Command {
           [
             'bucketlink is running.',
             `  files:   ${runtime.root}/demo`,
-            `  objects: s3://demo/ at ${runtime.s3Endpoint} (any access key)`,
+            `  objects: s3://demo/ at ${runtime.s3Endpoint} (access key S3RVER, secret S3RVER)`,
             `  try:     echo hello > ${runtime.root}/demo/hello.txt`,
-            `           aws --endpoint-url ${runtime.s3Endpoint} s3 ls s3://demo/`,
+            `           AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${runtime.s3Endpoint} s3 ls s3://demo/`,
             '  Ctrl-C stops it; state survives restarts.',
             '',
           ].join('\n'),
