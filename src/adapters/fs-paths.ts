@@ -51,18 +51,24 @@ function symlinkInPath(path: string, component: string): SyncError {
   return new SyncError('SymlinkInPath', `refusing ${path}: component ${component} is a symbolic link`);
 }
 
+/** Each parent directory of `path`, outermost first: its absolute and its root-relative path. */
+function* parentChain(root: string, path: string): Generator<{ current: string; rel: string }> {
+  let current = root;
+  let rel = '';
+  for (const segment of path.split('/').slice(0, -1)) {
+    current = join(current, segment);
+    rel = rel ? `${rel}/${segment}` : segment;
+    yield { current, rel };
+  }
+}
+
 /**
  * Walks the parents of `path` with lstat and refuses any that is a symlink,
  * so nothing is read or written through a link. Returns false when a parent
  * is missing or is not a directory (the path cannot exist then).
  */
 export async function parentsAreDirectories(root: string, path: string): Promise<boolean> {
-  const segments = path.split('/').slice(0, -1);
-  let current = root;
-  let rel = '';
-  for (const segment of segments) {
-    current = join(current, segment);
-    rel = rel ? `${rel}/${segment}` : segment;
+  for (const { current, rel } of parentChain(root, path)) {
     let stats: BigIntStats;
     try {
       stats = await lstat(current, { bigint: true });
@@ -81,12 +87,7 @@ export async function parentsAreDirectories(root: string, path: string): Promise
  * symlink planted anywhere in the chain is refused rather than followed.
  */
 export async function ensureParents(root: string, path: string, mode = 0o755): Promise<void> {
-  const segments = path.split('/').slice(0, -1);
-  let current = root;
-  let rel = '';
-  for (const segment of segments) {
-    current = join(current, segment);
-    rel = rel ? `${rel}/${segment}` : segment;
+  for (const { current, rel } of parentChain(root, path)) {
     try {
       await mkdir(current, { mode });
       continue;
