@@ -9,6 +9,8 @@ import { logger } from './log.ts';
 import { type ApplyDeps, applyItem, failedResult } from './sync/apply.ts';
 import { type PlanDeps, planBatch } from './sync/plan.ts';
 import { summarizeBatch } from './sync/summarize.ts';
+import { listEvent, reportEvent, runListStep, runReportStep } from './tasks/events.ts';
+import type { TaskDeps } from './tasks/steps.ts';
 
 /**
  * The handlers' inner functions, built from injected dependencies. The
@@ -21,6 +23,7 @@ const workItem = z.object({
   path: z.string().min(1),
   kindHint: z.enum(['file', 'dir', 'symlink']).optional(),
   messageIds: z.array(z.string()).default([]),
+  renamedFrom: z.string().min(1).optional(),
 });
 
 /** One item (inline Map) or a Distributed Map batch (`{ Items, BatchInput }`). */
@@ -106,6 +109,16 @@ export function summarizeFunction() {
 
 export function controlFunction(deps: ControlDeps) {
   return async (event: unknown) => handleControl(parse(controlRequest, event), deps);
+}
+
+/** Repository tasks: Start (walk manifest) and Prepare (listed items → work items). */
+export function listFunction(deps: TaskDeps) {
+  return async (event: unknown) => runListStep(parse(listEvent, event), deps);
+}
+
+/** Repository tasks: Tally (a batch's results → counters, failures) and Finish (lifecycle, report). */
+export function reportFunction(deps: TaskDeps) {
+  return async (event: unknown) => runReportStep(parse(reportEvent, event), deps);
 }
 
 /** Wraps an inner function for Lambda: middy, Powertools context in every log line. */

@@ -1,16 +1,24 @@
 import { rm } from 'node:fs/promises';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoAssociationStore } from './adapters/association-store.ts';
 import { createDocumentClient, createS3Client, LOCAL_CREDENTIALS } from './adapters/clients.ts';
 import { EventBridgePublisher } from './adapters/eventbridge.ts';
 import { LocalFileTree } from './adapters/fs.ts';
 import { DynamoLedger } from './adapters/ledger.ts';
+import { type BucketNotifications, S3BucketNotifications } from './adapters/notifications.ts';
 import type { AssociationStore, EventPublisher, FileTree, Ledger, ObjectStore } from './adapters/ports.ts';
 import { S3ObjectStore } from './adapters/s3.ts';
+import { DynamoTaskStore } from './adapters/task-store.ts';
 import type { Config } from './config.ts';
 import type { ControlDeps } from './control/associations.ts';
 import type { ApplyDeps } from './sync/apply.ts';
+import { DeleteBudget } from './sync/delete-budget.ts';
 import type { PlanDeps } from './sync/plan.ts';
+import { taskConfigFromEnv } from './tasks/config.ts';
+import { stepFunctionsTaskStarter } from './tasks/sfn-starter.ts';
+import type { TaskDeps } from './tasks/steps.ts';
 
 /** The adapters one process needs, built once from its config. */
 export interface Adapters {
@@ -18,15 +26,29 @@ export interface Adapters {
   tree: FileTree;
   ledger: Ledger;
   associations: AssociationStore;
+  tasks: DynamoTaskStore;
+  deleteBudget: DeleteBudget;
 }
 
 export function createAdapters(config: Config): Adapters {
   const documents = createDocumentClient({ endpoint: config.dynamodbEndpoint });
+  const ledger = new DynamoLedger({ client: documents, tableName: config.tables.ledger });
+  const associations = new DynamoAssociationStore({
+    client: documents,
+    tableName: config.tables.associations,
+  });
   return {
     store: new S3ObjectStore({ client: createS3Client({ endpoint: config.s3Endpoint }) }),
     tree: new LocalFileTree({ restoreOwner: config.restoreOwner }),
-    ledger: new DynamoLedger({ client: documents, tableName: config.tables.ledger }),
-    associations: new DynamoAssociationStore({ client: documents, tableName: config.tables.associations }),
+    ledger,
+    associations,
+    tasks: new DynamoTaskStore({ client: documents, tableName: config.tables.tasks }),
+    deleteBudget: new DeleteBudget({
+      client: documents,
+      tableName: config.tables.tasks,
+      ledger,
+      associations,
+    }),
   };
 }
 
@@ -52,16 +74,57 @@ export function applyDeps(config: Config, adapters: Adapters, events: EventPubli
     owner: config.workerId,
     host: config.host,
     restoreOwner: config.restoreOwner,
+    deleteBudget: adapters.deleteBudget,
   };
 }
 
-export function controlDeps(config: Config, adapters: Adapters): ControlDeps {
+/** The repository-task steps' dependencies; `manifestBucket` holds walk manifests, outside every association. */
+export function taskDeps(config: Config, adapters: Adapters, manifestBucket: string): TaskDeps {
   return {
+    tasks: adapters.tasks,
+    associations: adapters.associations,
+    store: adapters.store,
+    tree: adapters.tree,
+    fileSystemRoot: config.fileSystemRoot,
+    manifestBucket,
+  };
+}
+
+/**
+ * Bucket notifications of a deployed stack: serverless.yml gives the control
+ * function the `buckets` deploy parameter as BUCKETLINK_RULE_BUCKETS. Unset
+ * in local mode, which has no CloudFormation-owned rule to respect.
+ */
+function bucketNotifications(env: NodeJS.ProcessEnv): BucketNotifications | undefined {
+  const ruleBuckets = env.BUCKETLINK_RULE_BUCKETS;
+  if (!ruleBuckets) return undefined;
+  // A bucket may live in another region than the stack: follow S3's redirects.
+  return new S3BucketNotifications({ client: new S3Client({ followRegionRedirects: true }), ruleBuckets });
+}
+
+/** Repository tasks of a deployed stack: executions of the machine serverless.yml names. */
+function taskControl(adapters: Adapters, env: NodeJS.ProcessEnv): ControlDeps['tasks'] {
+  const { stateMachineArn } = taskConfigFromEnv(env);
+  if (!stateMachineArn) return undefined;
+  return {
+    tasks: adapters.tasks,
+    associations: adapters.associations,
+    startTask: stepFunctionsTaskStarter({ client: new SFNClient({}), stateMachineArn }),
+  };
+}
+
+export function controlDeps(config: Config, adapters: Adapters, env = process.env): ControlDeps {
+  const notifications = bucketNotifications(env);
+  const tasks = taskControl(adapters, env);
+  return {
+    ...(notifications ? { notifications } : {}),
+    ...(tasks ? { tasks } : {}),
     associations: adapters.associations,
     store: adapters.store,
     tree: adapters.tree,
     ledger: adapters.ledger,
     fileSystemRoot: config.fileSystemRoot,
     removeTree: (dir) => rm(dir, { recursive: true, force: true }),
+    deleteBudget: adapters.deleteBudget,
   };
 }

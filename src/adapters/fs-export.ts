@@ -72,7 +72,10 @@ export async function openForExport(abs: string, path: string): Promise<ExportRe
     await handle.close();
   };
   // autoClose off: the fd must outlive the read so verify can fstat the very inode that was read.
-  const body = handle.createReadStream({ autoClose: false });
+  // Read no more than the size declared to S3: a file that grows while it is read would otherwise
+  // complete a single PUT with its first `size` bytes before verify could object.
+  const body =
+    before.size > 0 ? handle.createReadStream({ autoClose: false, end: before.size - 1 }) : Readable.from([]);
   body.once('close', () => void close().catch(() => undefined));
   body.once('error', () => void close().catch(() => undefined));
   const verify = async () => {

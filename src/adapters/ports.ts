@@ -45,6 +45,16 @@ export interface ObjectStore {
     options: { size: number; metadata: Record<string, string>; ifMatch?: string; ifNoneMatch?: string },
   ): Promise<PutResult>;
   delete(bucket: string, key: string, options?: { ifMatch?: string }): Promise<void>;
+  /**
+   * Server-side copy of `sourceKey` to `key` in one bucket, keeping the metadata
+   * (multipart UploadPartCopy above 5 GiB). `ifMatch` makes it fail if the source changed.
+   */
+  copy(
+    bucket: string,
+    sourceKey: string,
+    key: string,
+    options: { size: number; ifMatch?: string },
+  ): Promise<PutResult>;
   /** Page through keys under a prefix without holding the listing in memory. */
   list(bucket: string, prefix: string): AsyncIterable<ListedObject[]>;
   bucketExists(bucket: string): Promise<boolean>;
@@ -126,6 +136,8 @@ export interface Ledger {
   commit(associationId: string, path: string, lease: Lease, write: LedgerWrite): Promise<{ rerun: boolean }>;
   /** Release without writing. */
   release(associationId: string, path: string, lease: Lease): Promise<{ rerun: boolean }>;
+  /** Present rows of an association whose file had this inode (rename pairing). */
+  findByIno(associationId: string, ino: string): Promise<LedgerEntry[]>;
   /** All rows of an association, in pages (reconcile uses it to find paths gone from both sides). */
   list(associationId: string): AsyncIterable<LedgerEntry[]>;
   /** Remove every row of an association (association deletion). */

@@ -13,6 +13,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { decodePosixMeta, metaHash, objectKind } from '../core/metadata.ts';
 import type { NodeKind, S3State } from '../core/types.ts';
 import type { ListedObject, ObjectStore, PutResult } from './ports.ts';
+import { copyObject } from './s3-copy.ts';
 import { isNotFound, toSyncError } from './s3-errors.ts';
 
 const MiB = 1024 * 1024;
@@ -181,6 +182,17 @@ export class S3ObjectStore implements ObjectStore {
       ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}),
       ...(options.ifNoneMatch ? { IfNoneMatch: options.ifNoneMatch } : {}),
     };
+    // A body that fails mid-way (e.g. the file changed while read) must abort the request:
+    // the HTTP handler would otherwise wait for the declared bytes forever, and the body's
+    // own error is the one worth reporting.
+    const abort = new AbortController();
+    let bodyError: unknown;
+    if (body instanceof Readable) {
+      body.once('error', (error) => {
+        bodyError = error;
+        abort.abort(error);
+      });
+    }
     try {
       if (body instanceof Readable && options.size >= this.#multipartThreshold) {
         const upload = new Upload({
@@ -196,10 +208,25 @@ export class S3ObjectStore implements ObjectStore {
       const contentLength = typeof body === 'string' ? Buffer.byteLength(body) : options.size;
       const out = await this.#client.send(
         new PutObjectCommand({ ...params, Body: body, ContentLength: contentLength }),
+        { abortSignal: abort.signal },
       );
       return { etag: unquoteEtag(out.ETag), ...(out.VersionId ? { versionId: out.VersionId } : {}) };
     } catch (error) {
-      throw toSyncError(error, bucket, key);
+      throw bodyError ?? toSyncError(error, bucket, key);
+    }
+  }
+
+  /** Server-side copy keeping the metadata; UploadPartCopy above 5 GiB (see s3-copy.ts). */
+  async copy(
+    bucket: string,
+    sourceKey: string,
+    key: string,
+    options: { size: number; ifMatch?: string },
+  ): Promise<PutResult> {
+    try {
+      return await copyObject(this.#client, bucket, sourceKey, key, options);
+    } catch (error) {
+      throw toSyncError(error, bucket, sourceKey);
     }
   }
 

@@ -1,37 +1,39 @@
-import { randomUUID } from 'node:crypto';
-import { lstat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, join, relative, sep } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
-import {
-  AGENT_DETAIL_TYPE,
-  AGENT_SCHEMA_VERSION,
-  AGENT_SOURCE,
-  type AgentChangeEvent,
-  type FileSystemChange,
-} from '../core/events.ts';
+import type { AgentChangeEvent, FileSystemChange } from '../core/events.ts';
+import { logger } from '../log.ts';
+import { changeEvent, coalesceByPath, groupChanges, sequence } from './coalesce.ts';
 
 /**
  * Watches a file-system root and reports settled changes as agent events
  * (`source: bucketlink.agent`, `detail-type: File System Change`).
  *
  * A path is reported once it has been quiet for `quietMs`, not on every
- * write; changes are coalesced into events of at most `maxChanges` entries
- * and 8 KB each. Events are hints: the worker re-reads both sides.
+ * write; changes are coalesced per path and grouped into events of at most
+ * `maxChanges` entries and 8 KB each. Events are hints: the worker re-reads
+ * both sides.
  */
 export interface WatcherOptions {
   root: string;
   emit(event: AgentChangeEvent): void;
+  /** How long a path must see no event before it is reported. */
   quietMs?: number;
   /** How long settled changes wait to be grouped into one event. */
   windowMs?: number;
   maxChanges?: number;
   host?: string;
+  /** How long a delete waits for a create of the same inode (a rename). Default max(1 s, 4 × quietMs). */
+  renameWindowMs?: number;
+  /** Sequence numbers for changes (shared with the agent's other sources). */
+  nextSeq?: () => number;
 }
 
-const MAX_ENTRY_BYTES = 8 * 1024;
 const IGNORED_NAMES = ['.bucketlink'];
 const TEMP_PREFIX = '.bucketlink-tmp-';
+/** Last reported state per path, to report a path once per real change; bounded. */
+const REMEMBER_PATHS = 200_000;
 
 export function isIgnoredName(name: string): boolean {
   return IGNORED_NAMES.includes(name) || name.startsWith(TEMP_PREFIX);
@@ -40,14 +42,26 @@ export function isIgnoredName(name: string): boolean {
 export class FileSystemWatcher {
   readonly #options: Required<WatcherOptions>;
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** Paths whose pending window saw an `add`: reported as `created`. */
+  readonly #added = new Set<string>();
+  readonly #reported = new Map<string, string>();
   #settled: FileSystemChange[] = [];
+  /** Deletes of known inodes, held a little so the create of a rename (unlink + add) can pair with them. */
+  readonly #held = new Map<string, { change: FileSystemChange; until: number }>();
   #flushTimer: NodeJS.Timeout | undefined;
-  #stating = 0;
-  #seq = 0;
+  #busy = 0;
   #watcher: FSWatcher | undefined;
 
   constructor(options: WatcherOptions) {
-    this.#options = { quietMs: 100, windowMs: 20, maxChanges: 40, host: hostname(), ...options };
+    this.#options = {
+      quietMs: 100,
+      windowMs: 20,
+      maxChanges: 40,
+      host: hostname(),
+      nextSeq: sequence(),
+      renameWindowMs: Math.max(1_000, 4 * (options.quietMs ?? 100)),
+      ...options,
+    };
   }
 
   async start(): Promise<void> {
@@ -58,9 +72,17 @@ export class FileSystemWatcher {
       ignored: (path) => isIgnoredName(basename(path)),
       atomic: false,
     });
-    for (const kind of ['add', 'change', 'addDir', 'unlink', 'unlinkDir'] as const) {
+    for (const kind of ['change', 'unlink', 'unlinkDir'] as const) {
       watcher.on(kind, (path) => this.#touch(path));
     }
+    watcher.on('add', (path) => this.#touch(path, true));
+    watcher.on('addDir', (path) => {
+      this.#touch(path, true);
+      // Files written into a brand-new directory before its watch exists are
+      // never announced: list it now and once more when it has settled.
+      void this.#rescan(path);
+      setTimeout(() => void this.#rescan(path), this.#options.quietMs).unref();
+    });
     // chokidar drops a change whose mtime did not move (chmod, chown): the raw
     // inotify event still arrives, so take those too.
     watcher.on('raw', (_event, name, details) => {
@@ -69,13 +91,14 @@ export class FileSystemWatcher {
       const path = basename(watched) === name ? watched : join(watched, name);
       if (!isIgnoredName(basename(path))) this.#touch(path);
     });
+    watcher.on('error', (error) => logger.error('watcher error', { root: this.#options.root, error }));
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     this.#watcher = watcher;
   }
 
   /** Paths waiting to settle or to be sent. */
   pending(): number {
-    return this.#timers.size + this.#settled.length + this.#stating;
+    return this.#timers.size + this.#settled.length + this.#held.size + this.#busy;
   }
 
   async close(): Promise<void> {
@@ -85,76 +108,110 @@ export class FileSystemWatcher {
     await this.#watcher?.close();
   }
 
-  #touch(absolutePath: string): void {
+  #touch(absolutePath: string, added = false): void {
     if (absolutePath === this.#options.root) return;
+    if (added) this.#added.add(absolutePath);
     const previous = this.#timers.get(absolutePath);
     if (previous) clearTimeout(previous);
     this.#timers.set(
       absolutePath,
       setTimeout(() => {
         this.#timers.delete(absolutePath);
-        this.#stating++;
-        void this.#settle(absolutePath).finally(() => this.#stating--);
+        this.#busy++;
+        void this.#settle(absolutePath).finally(() => this.#busy--);
       }, this.#options.quietMs),
     );
   }
 
+  async #rescan(directory: string): Promise<void> {
+    this.#busy++;
+    try {
+      const entries = await readdir(directory, { recursive: true }).catch(() => [] as string[]);
+      for (const entry of entries) {
+        if (entry.split(sep).some(isIgnoredName)) continue;
+        const path = join(directory, entry);
+        // Already waiting: its own events will settle it.
+        if (!this.#timers.has(path)) this.#touch(path, !this.#reported.has(path));
+      }
+    } finally {
+      this.#busy--;
+    }
+  }
+
   async #settle(absolutePath: string): Promise<void> {
     const path = `/${relative(this.#options.root, absolutePath).split(sep).join('/')}`;
-    const seq = this.#seq++;
+    const added = this.#added.delete(absolutePath);
     const stat = await lstat(absolutePath, { bigint: true }).catch(() => undefined);
+    const signature = stat
+      ? `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.mode}`
+      : 'deleted';
+    // A rescan or a stray event for a path already reported in this state is not a change.
+    if (this.#reported.get(path) === signature) return;
+    if (signature === 'deleted' && !this.#reported.has(path) && added) return;
+    const before = this.#reported.get(path);
+    this.#remember(path, signature);
     let change: FileSystemChange;
     if (!stat) {
-      change = { path, op: 'deleted', seq };
+      change = { path, op: 'deleted', seq: this.#options.nextSeq() };
+      // The inode it had, so a create of the same inode elsewhere reads as a rename.
+      const ino = before?.split(':')[0];
+      if (ino) {
+        this.#held.set(ino, { change, until: Date.now() + this.#options.renameWindowMs });
+        this.#flushTimer ??= setTimeout(() => this.#flush(), this.#options.windowMs);
+        return;
+      }
     } else {
       const kind = stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : 'file';
       change = {
         path,
-        op: 'modified',
+        op: added ? 'created' : 'modified',
         kind,
         size: Number(stat.size),
         mtimeNs: stat.mtimeNs.toString(),
         ino: stat.ino.toString(),
-        seq,
+        seq: this.#options.nextSeq(),
       };
     }
     this.#settled.push(change);
     this.#flushTimer ??= setTimeout(() => this.#flush(), this.#options.windowMs);
   }
 
-  #flush(): void {
-    this.#flushTimer = undefined;
-    const changes = this.#settled;
-    this.#settled = [];
-    let group: FileSystemChange[] = [];
-    let bytes = 0;
-    for (const change of changes) {
-      const size = Buffer.byteLength(JSON.stringify(change));
-      if (
-        group.length &&
-        (group.length >= this.#options.maxChanges || bytes + size > MAX_ENTRY_BYTES - 512)
-      ) {
-        this.#send(group);
-        group = [];
-        bytes = 0;
-      }
-      group.push(change);
-      bytes += size;
-    }
-    if (group.length) this.#send(group);
+  /**
+   * chokidar reports a rename as unlink + add: a created path whose inode was
+   * just deleted elsewhere becomes one `renamed` change (a directory's
+   * children pair one by one, since each keeps its inode).
+   */
+  #pairRenames(settled: FileSystemChange[]): FileSystemChange[] {
+    const changes = coalesceByPath(settled);
+    return changes.map((change) => {
+      const held = change.op === 'created' && change.ino ? this.#held.get(change.ino) : undefined;
+      if (!held || held.change.path === change.path) return change;
+      this.#held.delete(change.ino!);
+      return { ...change, op: 'renamed', oldPath: held.change.path };
+    });
   }
 
-  #send(changes: FileSystemChange[]): void {
-    this.#options.emit({
-      version: '0',
-      id: randomUUID(),
-      'detail-type': AGENT_DETAIL_TYPE,
-      source: AGENT_SOURCE,
-      account: '000000000000',
-      time: new Date().toISOString(),
-      region: 'local',
-      resources: [],
-      detail: { schema: AGENT_SCHEMA_VERSION, host: this.#options.host, changes },
-    });
+  #remember(path: string, signature: string): void {
+    this.#reported.delete(path);
+    this.#reported.set(path, signature);
+    if (this.#reported.size > REMEMBER_PATHS) {
+      this.#reported.delete(this.#reported.keys().next().value as string);
+    }
+  }
+
+  #flush(): void {
+    this.#flushTimer = undefined;
+    const changes = this.#pairRenames(this.#settled);
+    this.#settled = [];
+    const now = Date.now();
+    for (const [ino, held] of this.#held) {
+      if (held.until > now) continue;
+      this.#held.delete(ino);
+      changes.push(held.change);
+    }
+    if (this.#held.size) this.#flushTimer = setTimeout(() => this.#flush(), this.#options.windowMs);
+    for (const group of groupChanges(changes, { maxChanges: this.#options.maxChanges })) {
+      this.#options.emit(changeEvent(this.#options.host, group));
+    }
   }
 }

@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { agentCommand } from './agent.ts';
 import { localCommand } from './local.ts';
-import { ControlClient } from './transport.ts';
+import { controlClientFor, type TargetOptions } from './stage.ts';
+import { tasksCommand } from './tasks.ts';
 
 /**
  * `bucketlink`: JSON on stdout (FSx API field names in camelCase), errors on
@@ -32,8 +34,18 @@ function endpointOption() {
     .default('http://127.0.0.1:4567');
 }
 
-async function run(endpoint: string, request: Record<string, unknown>): Promise<void> {
-  const response = await new ControlClient(endpoint).send(request);
+function stageOption() {
+  return new Option('--stage <name>', 'invoke the deployed stack’s control function, not --endpoint');
+}
+
+function regionOption() {
+  return new Option('--region <region>', 'AWS region of the --stage stack (default: the AWS SDK’s)');
+}
+
+/** Where a management command goes: the local endpoint, or with --stage the deployed `control` function. */
+async function run(target: string | TargetOptions, request: Record<string, unknown>): Promise<void> {
+  const client = controlClientFor(typeof target === 'string' ? { endpoint: target } : target);
+  const response = await client.send(request);
   process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
 }
 
@@ -42,6 +54,8 @@ const program = new Command('bucketlink')
   .showHelpAfterError();
 
 program.addCommand(localCommand());
+program.addCommand(agentCommand());
+program.addCommand(tasksCommand());
 
 const associations = program.command('associations').description('data repository associations');
 
@@ -55,8 +69,10 @@ associations
   .option('--no-batch-import-meta-data-on-create', 'do not sync what both sides already hold at creation')
   .addOption(conflictPolicy)
   .addOption(endpointOption())
+  .addOption(stageOption())
+  .addOption(regionOption())
   .action(async (options) => {
-    await run(options.endpoint, {
+    await run(options, {
       action: 'createAssociation',
       fileSystemPath: options.fileSystemPath,
       dataRepositoryPath: options.dataRepositoryPath,
@@ -72,8 +88,10 @@ associations
   .description('show associations (all, or the given IDs)')
   .argument('[ids...]')
   .addOption(endpointOption())
+  .addOption(stageOption())
+  .addOption(regionOption())
   .action(async (ids: string[], options) => {
-    await run(options.endpoint, {
+    await run(options, {
       action: 'describeAssociations',
       ...(ids.length ? { associationIds: ids } : {}),
     });
@@ -87,8 +105,10 @@ associations
   .option('--auto-export <kinds>', 'NEW,CHANGED,DELETED (empty to disable)', changeKinds)
   .addOption(conflictPolicy)
   .addOption(endpointOption())
+  .addOption(stageOption())
+  .addOption(regionOption())
   .action(async (id: string, options) => {
-    await run(options.endpoint, {
+    await run(options, {
       action: 'updateAssociation',
       associationId: id,
       ...(options.autoImport ? { autoImport: options.autoImport } : {}),
@@ -98,13 +118,26 @@ associations
   });
 
 associations
+  .command('resume')
+  .description('let a MISCONFIGURED association act again after a paused mass delete')
+  .argument('<id>')
+  .addOption(endpointOption())
+  .addOption(stageOption())
+  .addOption(regionOption())
+  .action(async (id: string, options) => {
+    await run(options, { action: 'resumeAssociation', associationId: id });
+  });
+
+associations
   .command('delete')
   .description('remove an association (files stay unless asked)')
   .argument('<id>')
   .option('--delete-data-in-file-system', "also delete the association's files")
   .addOption(endpointOption())
+  .addOption(stageOption())
+  .addOption(regionOption())
   .action(async (id: string, options) => {
-    await run(options.endpoint, {
+    await run(options, {
       action: 'deleteAssociation',
       associationId: id,
       deleteDataInFileSystem: Boolean(options.deleteDataInFileSystem),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import type { BucketNotifications } from '../adapters/notifications.ts';
 import type { AssociationStore, FileTree, Ledger, ObjectStore } from '../adapters/ports.ts';
 import {
   associationRoot,
@@ -9,8 +10,11 @@ import {
   updateAssociationInput,
   validateNewAssociation,
 } from '../core/association.ts';
-import { AssociationNotFoundError, BucketNotFoundError } from '../core/errors.ts';
+import { AssociationNotFoundError, BucketNotFoundError, SyncError } from '../core/errors.ts';
 import type { Association } from '../core/types.ts';
+import type { DeleteBudget } from '../sync/delete-budget.ts';
+import { cancelTask, createTask, describeTasks, type TaskControlDeps } from '../tasks/control.ts';
+import { createTaskInput, TASK_LIFECYCLES } from '../tasks/model.ts';
 
 /**
  * The association API (FSx's CreateDataRepositoryAssociation and friends),
@@ -30,6 +34,15 @@ export const controlRequest = z.discriminatedUnion('action', [
     associationId: z.string(),
     deleteDataInFileSystem: z.boolean().default(false),
   }),
+  z.object({ action: z.literal('resumeAssociation'), associationId: z.string() }),
+  z.object({ action: z.literal('createTask'), ...createTaskInput.shape }),
+  z.object({
+    action: z.literal('describeTasks'),
+    taskIds: z.array(z.string()).optional(),
+    associationId: z.string().optional(),
+    lifecycles: z.array(z.enum(TASK_LIFECYCLES)).optional(),
+  }),
+  z.object({ action: z.literal('cancelTask'), taskId: z.string() }),
 ]);
 
 export type ControlRequest = z.input<typeof controlRequest>;
@@ -47,8 +60,17 @@ export interface ControlDeps {
    * it ends. Without one the association is AVAILABLE at once.
    */
   startInitialSync?(association: Association): Promise<void>;
+  /** Repository tasks; without them the task actions are refused. */
+  tasks?: TaskControlDeps;
+  /** Clears an association's delete budget when it is resumed. */
+  deleteBudget?: Pick<DeleteBudget, 'reset'>;
   /** Called after any change, so in-process caches can drop what they hold. */
   onChange?(): void;
+  /**
+   * On AWS: refuses buckets the deployed S3 rule does not match and turns on
+   * the bucket's EventBridge notifications. Local mode has no rule to check.
+   */
+  notifications?: BucketNotifications;
   now?: () => Date;
 }
 
@@ -68,6 +90,18 @@ export async function handleControl(request: ControlRequest, deps: ControlDeps):
     }
     case 'deleteAssociation':
       return deleteAssociation(parsed.associationId, parsed.deleteDataInFileSystem, deps);
+    case 'resumeAssociation':
+      return { association: await resumeAssociation(parsed.associationId, deps) };
+    case 'createTask': {
+      const { action: _action, ...input } = parsed;
+      return { task: await createTask(input, mustHaveTasks(deps)) };
+    }
+    case 'describeTasks': {
+      const { action: _action, ...filter } = parsed;
+      return { tasks: await describeTasks(filter, mustHaveTasks(deps)) };
+    }
+    case 'cancelTask':
+      return { task: await cancelTask(parsed.taskId, mustHaveTasks(deps)) };
   }
 }
 
@@ -79,7 +113,9 @@ async function createAssociation(
   const location = parseDataRepositoryPath(input.dataRepositoryPath);
   const dataRepositoryPath = `s3://${location.bucket}/${location.prefix}`;
   validateNewAssociation({ fileSystemPath, dataRepositoryPath }, await deps.associations.list());
+  deps.notifications?.assertCovered(location.bucket);
   if (!(await deps.store.bucketExists(location.bucket))) throw new BucketNotFoundError(location.bucket);
+  await deps.notifications?.enable(location.bucket);
   const association: Association = {
     ...input,
     associationId: `dra-${randomBytes(9).toString('hex').slice(0, 17)}`,
@@ -147,6 +183,52 @@ async function deleteAssociation(
   await deps.associations.delete(associationId);
   deps.onChange?.();
   return { associationId, lifecycle: 'DELETING' };
+}
+
+/** The failure message of an association whose bucket is gone; the health check clears only these. */
+const BUCKET_MISSING = 'bucket-missing: ';
+
+/**
+ * Marks associations whose bucket is gone MISCONFIGURED, and returns them to
+ * AVAILABLE once the bucket is back. A pause by the delete budget is left
+ * alone: only `resume` ends it. Returns the associations it changed.
+ */
+export async function checkAssociationHealth(
+  deps: Pick<ControlDeps, 'associations' | 'store' | 'onChange'>,
+): Promise<Association[]> {
+  const changed: Association[] = [];
+  for (const association of await deps.associations.list()) {
+    const { bucket } = parseDataRepositoryPath(association.dataRepositoryPath);
+    const missingBucket = association.failureDetails?.message.startsWith(BUCKET_MISSING) ?? false;
+    if (association.lifecycle === 'AVAILABLE' && !(await deps.store.bucketExists(bucket))) {
+      const message = `${BUCKET_MISSING}${new BucketNotFoundError(bucket).message}`;
+      changed.push(await setLifecycle(association, 'MISCONFIGURED', deps, message));
+    } else if (
+      association.lifecycle === 'MISCONFIGURED' &&
+      missingBucket &&
+      (await deps.store.bucketExists(bucket))
+    ) {
+      changed.push(await setLifecycle(association, 'AVAILABLE', deps));
+    }
+  }
+  return changed;
+}
+
+function mustHaveTasks(deps: ControlDeps): TaskControlDeps {
+  if (!deps.tasks) throw new SyncError('TasksUnavailable', 'repository tasks are not configured here');
+  return deps.tasks;
+}
+
+/**
+ * Lets a MISCONFIGURED association act again (after a paused mass delete):
+ * AVAILABLE, its delete budget cleared. Nothing that was held back is
+ * replayed; run a RECONCILE task to sync what changed meanwhile.
+ */
+async function resumeAssociation(associationId: string, deps: ControlDeps): Promise<Association> {
+  const association = await mustGet(associationId, deps);
+  if (association.lifecycle !== 'MISCONFIGURED') return association;
+  await deps.deleteBudget?.reset(associationId);
+  return setLifecycle(association, 'AVAILABLE', deps);
 }
 
 async function mustGet(associationId: string, deps: Pick<ControlDeps, 'associations'>): Promise<Association> {

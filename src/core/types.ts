@@ -153,6 +153,8 @@ export interface WorkItem {
   kindHint?: NodeKind;
   /** The Pipe's SQS message ids this item came from, for batchItemFailures. */
   messageIds: string[];
+  /** Set when the file was renamed from this relative path: apply copies server-side instead of re-uploading. */
+  renamedFrom?: string;
 }
 
 export type ApplyOutcome = 'done' | 'unchanged' | 'deferred' | 'skipped' | 'failed';
@@ -161,7 +163,8 @@ export type ApplyOutcome = 'done' | 'unchanged' | 'deferred' | 'skipped' | 'fail
 export interface ApplyResult {
   associationId: string;
   path: string;
-  action: SyncAction;
+  /** `rename`: a server-side copy to the new key and a delete of the old one (no re-upload). */
+  action: SyncAction | 'rename';
   outcome: ApplyOutcome;
   reason?: string;
   code?: string;

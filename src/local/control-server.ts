@@ -14,6 +14,8 @@ export interface ControlServerOptions {
   port: number;
   control(request: unknown): Promise<unknown>;
   status(): unknown;
+  /** EventBridge PutEvents (`{ Entries }` → `{ FailedEntryCount, Entries }`), so a separate `bucketlink agent` can post here. */
+  putEvents?(request: unknown): Promise<unknown>;
 }
 
 /** HTTP status for an error code: the caller's mistakes are 4xx, ours 5xx. */
@@ -45,6 +47,12 @@ export async function startControlServer(
       if (request.method === 'GET' && request.url === '/status') return reply(200, options.status());
       if (request.method === 'POST' && request.url === '/control') {
         return reply(200, await options.control(await readJson(request)));
+      }
+      // The EventBridge SDK posts to the endpoint's root with this target header.
+      const putEvents =
+        request.url === '/events' || request.headers['x-amz-target'] === 'AWSEvents.PutEvents';
+      if (request.method === 'POST' && putEvents && options.putEvents) {
+        return reply(200, await options.putEvents(await readJson(request)));
       }
       reply(404, { error: { code: 'NotFound', message: `no route ${request.method} ${request.url}` } });
     } catch (error) {

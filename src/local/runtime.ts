@@ -1,22 +1,25 @@
 import './polyfill.ts';
+import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createDocumentClient } from '../adapters/clients.ts';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { createDocumentClient, createS3Client } from '../adapters/clients.ts';
 import { CallbackPublisher } from '../adapters/eventbridge.ts';
 import type { AssociationStore } from '../adapters/ports.ts';
 import { defaultTableNames, ensureTables } from '../adapters/tables.ts';
 import { FileSystemWatcher } from '../agent/watch.ts';
 import type { Config } from '../config.ts';
-import { setLifecycle } from '../control/associations.ts';
+import { checkAssociationHealth, setLifecycle } from '../control/associations.ts';
 import { parseDataRepositoryPath } from '../core/association.ts';
 import type { SyncEvent } from '../core/events.ts';
-import type { ApplyResult, Association, WorkItem } from '../core/types.ts';
+import type { ApplyResult, Association } from '../core/types.ts';
 import { applyFunction, controlFunction, planFunction, summarizeFunction } from '../handlers.ts';
 import { logger } from '../log.ts';
 import type { PlanOutput } from '../sync/plan.ts';
-import { reconcileItems } from '../sync/reconcile.ts';
-import { applyDeps, controlDeps, createAdapters, planDeps } from '../wiring.ts';
+import { createTask } from '../tasks/control.ts';
+import { LocalTaskRunner } from '../tasks/local-runner.ts';
+import { applyDeps, controlDeps, createAdapters, planDeps, taskDeps } from '../wiring.ts';
 import { startControlServer } from './control-server.ts';
 import { type DynamoServer, type S3Server, startDynamoServer, startS3Server } from './peers.ts';
 import { LocalPipe } from './pipe.ts';
@@ -48,8 +51,10 @@ export interface LocalRuntime {
 }
 
 const SYNC_ASL = new URL('../../statemachines/sync.asl.json', import.meta.url);
-/** Paths applied per reconcile batch (the Distributed Map's ItemBatcher shape). */
-const RECONCILE_BATCH = 64;
+/** Where repository tasks keep their walk manifests: a bucket no association may name. */
+export const MANIFEST_BUCKET = 'bucketlink-tasks';
+/** How often associations' buckets are checked (MISCONFIGURED when gone, AVAILABLE when back). */
+const HEALTH_INTERVAL_MS = 2_000;
 
 /**
  * `bucketlink local`: the whole pipeline on one machine. s3rver and dynalite
@@ -77,7 +82,9 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     s3Endpoint: s3.endpoint,
     dynamodbEndpoint: dynamo.endpoint,
     restoreOwner: process.getuid?.() === 0,
-    workerId: `local/${hostname()}/${process.pid}`,
+    // Stable across restarts (one runtime per state directory: dynalite locks it), so leases a
+    // killed predecessor held are taken over at once instead of blocking the start-up reconcile.
+    workerId: `local/${hostname()}/${state}`,
     host: hostname(),
   };
   await ensureTables(createDocumentClient({ endpoint: dynamo.endpoint }), config.tables);
@@ -146,23 +153,34 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   const watcher = new FileSystemWatcher({ root, emit: putEvent, quietMs: options.quietMs });
   await watcher.start();
 
-  const idle = () => watcher.pending() === 0 && pipe.idle() && status.reconciling === 0;
+  // Repository tasks run the repository-task ASL here, over the same apply handler.
+  await createS3Client({ endpoint: s3.endpoint })
+    .send(new CreateBucketCommand({ Bucket: MANIFEST_BUCKET }))
+    .catch((error: Error) => {
+      if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
+    });
+  const taskRunner = await LocalTaskRunner.create({
+    deps: taskDeps(config, adapters, MANIFEST_BUCKET),
+    apply: observedApply,
+  });
+  const taskControl = {
+    tasks: adapters.tasks,
+    associations: adapters.associations,
+    startTask: (task: Parameters<LocalTaskRunner['start']>[0]) => taskRunner.start(task),
+  };
 
+  const idle = () =>
+    watcher.pending() === 0 && pipe.idle() && status.reconciling === 0 && taskRunner.running() === 0;
+
+  /** A RECONCILE task over one association, waited for. */
   const reconcile = async (association: Association) => {
     status.reconciling++;
     try {
-      for await (const items of chunked(
-        reconcileItems(association, { ...adapters, fileSystemRoot: root }, (refused) =>
-          status.observePlan({
-            items: [],
-            failures: [],
-            rejected: [{ messageId: '', ...refused }],
-            dropped: { uncovered: 0, echoes: 0, policy: 0 },
-          }),
-        ),
-      )) {
-        await observedApply({ Items: items, BatchInput: { associationId: association.associationId } });
-      }
+      const task = await createTask(
+        { type: 'RECONCILE', associationId: association.associationId, paths: [] },
+        taskControl,
+      );
+      await taskRunner.finished(task.taskId);
     } finally {
       status.reconciling--;
     }
@@ -171,8 +189,14 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   const control = controlFunction({
     ...controlDeps(config, adapters),
     onChange: () => void refreshBuckets(),
+    tasks: taskControl,
     startInitialSync: async (association) => {
-      // Reconcile in the background; the association is AVAILABLE when it ends.
+      if (!association.batchImportMetaDataOnCreate) {
+        await markAvailable(adapters.associations, association.associationId, refreshBuckets);
+        return;
+      }
+      // The first sync is a RECONCILE task (import what the bucket holds, export what the
+      // directory holds), in the background; the association is AVAILABLE when it ends.
       void reconcile(association)
         .then(() => markAvailable(adapters.associations, association.associationId, refreshBuckets))
         .catch((error) =>
@@ -184,6 +208,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     host,
     port: options.controlPort ?? 4567,
     control,
+    putEvents: async (request) => acceptPutEvents(request, putEvent, status),
     status: () => ({
       ...status.snapshot(),
       pipe: pipe.stats(),
@@ -191,6 +216,13 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
       idle: idle(),
     }),
   });
+
+  const health = setInterval(() => {
+    checkAssociationHealth({ ...adapters, onChange: () => void refreshBuckets() }).catch((error) =>
+      logger.error('association health check failed', { error }),
+    );
+  }, HEALTH_INTERVAL_MS);
+  health.unref();
 
   // Changes made while we were stopped: reconcile every association at start.
   for (const association of await adapters.associations.list()) {
@@ -207,6 +239,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     idle,
     reconcile,
     async close() {
+      clearInterval(health);
       await watcher.close();
       await pipe.drain();
       await new Promise<void>((done) => {
@@ -228,20 +261,6 @@ async function markAvailable(
   await refresh();
 }
 
-async function* chunked(pages: AsyncIterable<WorkItem[]>): AsyncGenerator<WorkItem[]> {
-  let batch: WorkItem[] = [];
-  for await (const page of pages) {
-    for (const item of page) {
-      batch.push(item);
-      if (batch.length >= RECONCILE_BATCH) {
-        yield batch;
-        batch = [];
-      }
-    }
-  }
-  if (batch.length) yield batch;
-}
-
 /** The ASL's Catch holds Lambda's error JSON as Cause; show its message. */
 function lambdaErrorMessage(cause: string | undefined): string | undefined {
   try {
@@ -249,4 +268,36 @@ function lambdaErrorMessage(cause: string | undefined): string | undefined {
   } catch {
     return cause;
   }
+}
+
+/**
+ * PutEvents from a separate `bucketlink agent`: each entry becomes the
+ * EventBridge event the bus would deliver, put through the same rules.
+ * Entries whose Detail is not JSON fail alone, as EventBridge reports them.
+ */
+function acceptPutEvents(request: unknown, put: (event: SyncEvent) => void, status: RuntimeStatus) {
+  const entries = ((request as { Entries?: unknown[] }).Entries ?? []) as Array<Record<string, unknown>>;
+  const results = entries.map((entry) => {
+    let detail: unknown;
+    try {
+      detail = JSON.parse(String(entry.Detail));
+    } catch {
+      return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is not valid JSON' };
+    }
+    const id = randomUUID();
+    status.events.agentEntries++;
+    put({
+      version: '0',
+      id,
+      'detail-type': entry.DetailType,
+      source: entry.Source,
+      account: '000000000000',
+      time: new Date().toISOString(),
+      region: 'local',
+      resources: [],
+      detail,
+    } as SyncEvent);
+    return { EventId: id };
+  });
+  return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
 }

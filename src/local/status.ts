@@ -18,8 +18,10 @@ export interface Problem {
  * prove a quiet system transfers nothing ("no loops") instead of sleeping.
  */
 export class RuntimeStatus {
-  readonly events = { s3: 0, fs: 0 };
-  readonly transfers = { imports: 0, exports: 0, objectDeletes: 0, fileDeletes: 0 };
+  /** fs: agent events routed to the pipe; agentEntries: entries a separate agent posted to POST /events. */
+  readonly events = { s3: 0, fs: 0, agentEntries: 0 };
+  /** copies: renames applied as a server-side CopyObject (no re-upload). */
+  readonly transfers = { imports: 0, exports: 0, objectDeletes: 0, fileDeletes: 0, copies: 0 };
   readonly bytes = { imported: 0, exported: 0 };
   conflicts = 0;
   echoesDropped = 0;
@@ -75,7 +77,7 @@ export class RuntimeStatus {
   /** Everything that moved data, in total. */
   totalTransfers(): number {
     const t = this.transfers;
-    return t.imports + t.exports + t.objectDeletes + t.fileDeletes;
+    return t.imports + t.exports + t.objectDeletes + t.fileDeletes + t.copies;
   }
 
   snapshot() {
@@ -114,6 +116,9 @@ export class RuntimeStatus {
         break;
       case 'deleteFile':
         this.transfers.fileDeletes++;
+        break;
+      case 'rename':
+        this.transfers.copies++;
         break;
     }
   }

@@ -15,6 +15,8 @@ import type {
   S3State,
   WorkItem,
 } from '../core/types.ts';
+import type { DeleteBudget } from './delete-budget.ts';
+import { applyRename } from './rename.ts';
 import {
   contentMatches,
   exportPath,
@@ -38,6 +40,8 @@ export interface ApplyDeps {
   /** Host name used in conflict copies' names. */
   host: string;
   restoreOwner: boolean;
+  /** Charged before every delete; pauses a mass delete (src/sync/delete-budget.ts). */
+  deleteBudget?: Pick<DeleteBudget, 'charge'>;
   leaseTtlMs?: number;
   now?: () => number;
 }
@@ -54,6 +58,7 @@ const REFUSALS = new Set([
   'SymlinkInPath',
   'UnsupportedFileType',
   'InvalidPath',
+  'DeleteBudgetExceeded',
 ]);
 /** Decide → act rounds within one lease (a kind change is delete, then create). */
 const MAX_STEPS = 3;
@@ -100,6 +105,12 @@ export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyR
       code: errorCode(error),
       message: (error as Error).message,
     });
+  }
+  // A file renamed on the file system moves in S3 by a server-side copy.
+  if (item.renamedFrom) {
+    return applyRename({ ...item, renamedFrom: item.renamedFrom }, side, deps, (plain) =>
+      applyItem(plain, deps),
+    );
   }
   const ttl = deps.leaseTtlMs ?? 5 * 60_000;
   let last: ApplyResult = result({});
@@ -220,10 +231,15 @@ async function act(
     case 'import':
       return done(await importPath(side, item.path, s3!, fs));
     case 'deleteObject': {
+      await deps.deleteBudget?.charge(association, 'deleteObject', async () => {
+        const root = await side.tree.stat(side.root, '');
+        return root?.hasChildren === false;
+      });
       await side.store.delete(side.location.bucket, s3!.key, { ifMatch: s3!.etag || undefined });
       return tombstone(s3!.kind);
     }
     case 'deleteFile':
+      await deps.deleteBudget?.charge(association, 'deleteFile', async () => false);
       await side.tree.remove(side.root, item.path, fs!, { pruneParents: true });
       return tombstone(fs!.kind);
     case 'dropLedger':

@@ -1,6 +1,6 @@
 import type { Ledger } from '../adapters/ports.ts';
 import { findAssociationForFsPath, findAssociationForKey } from '../core/association.ts';
-import { errorCode } from '../core/errors.ts';
+import { errorCode, PathNotPosixCompliantError } from '../core/errors.ts';
 import {
   type FileSystemChange,
   type PipeRecord,
@@ -8,6 +8,7 @@ import {
   type SyncEvent,
   syncEvent,
 } from '../core/events.ts';
+import { MAX_KEY_BYTES } from '../core/mapping.ts';
 import type { Association, NodeKind, WorkItem } from '../core/types.ts';
 
 /** A message that could not be turned into work. */
@@ -30,7 +31,7 @@ export interface PlanOutput {
 
 export interface PlanDeps {
   listAssociations(): Promise<Association[]>;
-  ledger: Pick<Ledger, 'get'>;
+  ledger: Pick<Ledger, 'get' | 'findByIno'>;
 }
 
 interface Candidate {
@@ -40,6 +41,11 @@ interface Candidate {
   messageId: string;
   /** ETag an S3 "Object Created" event carried, for the cheap echo check. */
   etag?: string;
+  /** Agent changes: what happened and the inode, for rename pairing. */
+  op?: FileSystemChange['op'];
+  ino?: string;
+  /** The association-relative path this one was renamed from. */
+  renamedFrom?: string;
 }
 
 /**
@@ -66,11 +72,12 @@ export async function planBatch(records: PipeRecord[], deps: PlanDeps): Promise<
     }
   }
   const byPath = new Map<string, WorkItem>();
-  for (const candidate of candidates) {
+  for (const candidate of await pairRenames(candidates, deps)) {
     const id = `${candidate.association.associationId}\u0000${candidate.path}`;
     const existing = byPath.get(id);
     if (existing) {
       if (!existing.messageIds.includes(candidate.messageId)) existing.messageIds.push(candidate.messageId);
+      if (candidate.renamedFrom) existing.renamedFrom ??= candidate.renamedFrom;
       continue;
     }
     if (candidate.etag && (await isEcho(candidate, deps))) {
@@ -82,6 +89,7 @@ export async function planBatch(records: PipeRecord[], deps: PlanDeps): Promise<
       path: candidate.path,
       ...(candidate.kindHint ? { kindHint: candidate.kindHint } : {}),
       messageIds: [candidate.messageId],
+      ...(candidate.renamedFrom ? { renamedFrom: candidate.renamedFrom } : {}),
     });
   }
   output.items = [...byPath.values()];
@@ -124,6 +132,11 @@ function s3Candidates(
   const { key, etag } = event.detail.object;
   let found: ReturnType<typeof findAssociationForKey>;
   try {
+    // S3 holds no longer key; a forged one must not reach the ledger, whose sort key has the same limit.
+    if (Buffer.byteLength(key) > MAX_KEY_BYTES)
+      throw new PathNotPosixCompliantError(
+        `key is ${Buffer.byteLength(key)} bytes; S3 allows ${MAX_KEY_BYTES}`,
+      );
     found = findAssociationForKey(associations, event.detail.bucket.name, key);
   } catch (error) {
     output.rejected.push({ messageId, key, code: errorCode(error), message: (error as Error).message });
@@ -159,6 +172,11 @@ function fsCandidates(
   candidates: Candidate[],
   output: PlanOutput,
 ): void {
+  const renamed = renameCandidate(messageId, change, associations);
+  if (renamed) {
+    candidates.push(renamed);
+    return;
+  }
   const paths = change.op === 'renamed' && change.oldPath ? [change.oldPath, change.path] : [change.path];
   for (const fsPath of paths) {
     let found: ReturnType<typeof findAssociationForFsPath>;
@@ -191,8 +209,70 @@ function fsCandidates(
       path: found.path,
       ...(change.kind ? { kindHint: change.kind } : {}),
       messageId,
+      op: change.op,
+      ...(change.ino ? { ino: change.ino } : {}),
     });
   }
+}
+
+/**
+ * A file renamed within one association becomes one item for the new path
+ * that remembers the old one, so apply can copy server-side. A directory's
+ * rename, or one across associations, stays a delete and a create (its
+ * children arrive as renames of their own).
+ */
+function renameCandidate(
+  messageId: string,
+  change: FileSystemChange,
+  associations: Association[],
+): Candidate | undefined {
+  if (change.op !== 'renamed' || !change.oldPath || change.kind === 'dir') return undefined;
+  try {
+    const to = findAssociationForFsPath(associations, change.path);
+    const from = findAssociationForFsPath(associations, change.oldPath);
+    if (!to || !from || to.association.associationId !== from.association.associationId) return undefined;
+    const { autoExport } = to.association;
+    if (!autoExport.includes('NEW') && !autoExport.includes('CHANGED')) return undefined;
+    return {
+      association: to.association,
+      path: to.path,
+      ...(change.kind ? { kindHint: change.kind } : {}),
+      messageId,
+      op: 'renamed',
+      renamedFrom: from.path,
+    };
+  } catch {
+    // An unsafe path is refused by the plain path below, with its reason.
+    return undefined;
+  }
+}
+
+/**
+ * chokidar and scans report a rename as a delete and a create. A create
+ * whose inode the ledger holds for a path deleted in this same batch is that
+ * file moved (if the old path were still there it would be a hard link):
+ * the create becomes a rename, and the old path's delete is left to it.
+ */
+async function pairRenames(candidates: Candidate[], deps: PlanDeps): Promise<Candidate[]> {
+  const key = (associationId: string, path: string) => `${associationId}\u0000${path}`;
+  const deleted = new Set(
+    candidates.filter((c) => c.op === 'deleted').map((c) => key(c.association.associationId, c.path)),
+  );
+  const sources = new Set<string>();
+  for (const candidate of candidates) {
+    const { associationId } = candidate.association;
+    if (deleted.size && candidate.op === 'created' && candidate.ino && !candidate.renamedFrom) {
+      const rows = await deps.ledger.findByIno(associationId, candidate.ino);
+      const moved = rows.find(
+        (row) => row.path !== candidate.path && deleted.has(key(associationId, row.path)),
+      );
+      if (moved) candidate.renamedFrom = moved.path;
+    }
+    if (candidate.renamedFrom) sources.add(key(associationId, candidate.renamedFrom));
+  }
+  return candidates.filter(
+    (c) => !(c.op === 'deleted' && sources.has(key(c.association.associationId, c.path))),
+  );
 }
 
 /** An "Object Created" whose ETag the ledger already holds is our own export coming back. */

@@ -31,12 +31,16 @@ export interface Transferred {
  * the upload (single PUT or multipart) aborts and no torn object is stored.
  */
 function verifiedBody(read: ExportRead): Transform {
+  // The latest chunk is held back: S3 stores an object once it has every declared byte.
+  let held: Buffer | undefined;
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      callback(null, chunk);
+      const previous = held;
+      held = chunk;
+      callback(null, previous);
     },
     flush(callback: TransformCallback) {
-      read.verify().then(() => callback(), callback);
+      read.verify().then(() => callback(null, held), callback);
     },
   });
 }

@@ -1,0 +1,88 @@
+import { lstat, open, readdir, readFile, rename } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import type { FileSystemChange } from '../core/events.ts';
+import { isIgnoredName } from './watch.ts';
+
+/** What a scan remembers per path: the fields that reveal a change, including `mv`, `tar x` and chmod. */
+export type ScanState = Map<string, string>;
+
+interface Seen {
+  signature: string;
+  kind: 'file' | 'dir' | 'symlink';
+  size: number;
+  mtimeNs: string;
+  ino: string;
+}
+
+/**
+ * Walks `root` (symlinks are not followed) and diffs it against the previous
+ * scan on ino, ctime and mode (plus size and mtime). A directory is compared
+ * on ino and mode only: its ctime moves whenever a child does. Returns the
+ * changes and the new state; `previous` undefined means "no baseline yet":
+ * the new state is recorded and nothing is reported.
+ */
+export async function scanTree(
+  root: string,
+  previous: ScanState | undefined,
+  nextSeq: () => number,
+): Promise<{ changes: FileSystemChange[]; state: ScanState }> {
+  const seen = new Map<string, Seen>();
+  const entries = await readdir(root, { recursive: true }).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (entry.split(sep).some(isIgnoredName)) continue;
+    const stat = await lstat(join(root, entry), { bigint: true }).catch(() => undefined);
+    if (!stat) continue;
+    const kind = stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : 'file';
+    const signature =
+      kind === 'dir'
+        ? `dir:${stat.ino}:${stat.mode}`
+        : `${kind}:${stat.ino}:${stat.mode}:${stat.ctimeNs}:${stat.size}:${stat.mtimeNs}`;
+    seen.set(`/${entry.split(sep).join('/')}`, {
+      signature,
+      kind,
+      size: Number(stat.size),
+      mtimeNs: stat.mtimeNs.toString(),
+      ino: stat.ino.toString(),
+    });
+  }
+  const state: ScanState = new Map([...seen].map(([path, s]) => [path, s.signature]));
+  if (!previous) return { changes: [], state };
+  const changes: FileSystemChange[] = [];
+  for (const [path, s] of seen) {
+    const before = previous.get(path);
+    if (before === s.signature) continue;
+    const op = before === undefined ? 'created' : sameContent(before, s.signature) ? 'attrib' : 'modified';
+    changes.push({ path, op, kind: s.kind, size: s.size, mtimeNs: s.mtimeNs, ino: s.ino, seq: nextSeq() });
+  }
+  for (const path of previous.keys()) {
+    if (!seen.has(path)) changes.push({ path, op: 'deleted', seq: nextSeq() });
+  }
+  return { changes, state };
+}
+
+/** Same kind, ino, size and mtime: only mode or ctime moved (chmod, chown, a new hard link). */
+function sameContent(before: string, after: string): boolean {
+  const [kindA, inoA, , , sizeA, mtimeA] = before.split(':');
+  const [kindB, inoB, , , sizeB, mtimeB] = after.split(':');
+  return kindA === kindB && inoA === inoB && sizeA === sizeB && mtimeA === mtimeB && kindA !== 'dir';
+}
+
+/** Reads the last scan's state; undefined when there is none (first start). */
+export async function loadScanState(path: string): Promise<ScanState | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  return new Map(Object.entries(JSON.parse(text) as Record<string, string>));
+}
+
+/** Saves the state atomically (temp file, fsync, rename). */
+export async function saveScanState(path: string, state: ScanState): Promise<void> {
+  const temp = `${path}.tmp`;
+  const handle = await open(temp, 'w');
+  try {
+    await handle.writeFile(JSON.stringify(Object.fromEntries(state)));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
+}

@@ -1,0 +1,166 @@
+import { Presets, SingleBar } from 'cli-progress';
+import { Command, Option } from 'commander';
+import { FINAL_LIFECYCLES, type RepositoryTask, TASK_LIFECYCLES, TASK_TYPES } from '../tasks/model.ts';
+import { ControlClient } from './transport.ts';
+
+/**
+ * `bucketlink tasks create|describe|cancel|wait`. Waiting shows a live
+ * progress bar (items, bytes, rate, ETA) on a TTY, and one JSON line per
+ * poll otherwise, so scripts and CI logs get progress they can parse.
+ */
+
+const POLL_MS = 500;
+
+function endpointOption() {
+  return new Option('--endpoint <url>', 'control endpoint of `bucketlink local`')
+    .env('BUCKETLINK_ENDPOINT')
+    .default('http://127.0.0.1:4567');
+}
+
+function print(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+async function describeOne(client: ControlClient, taskId: string): Promise<RepositoryTask> {
+  const { tasks } = (await client.send({ action: 'describeTasks', taskIds: [taskId] })) as {
+    tasks: RepositoryTask[];
+  };
+  return tasks[0]!;
+}
+
+function humanBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
+}
+
+/** Polls a task until it ends, showing progress; returns the final task. */
+export async function waitForTask(client: ControlClient, taskId: string): Promise<RepositoryTask> {
+  const tty = Boolean(process.stderr.isTTY);
+  const bar = tty
+    ? new SingleBar(
+        {
+          format:
+            '{taskId} {lifecycle} [{bar}] {value}/{total} items | {bytes} | {rate} items/s | ETA {eta_formatted}',
+          stream: process.stderr,
+          etaBuffer: 20,
+        },
+        Presets.shades_classic,
+      )
+    : undefined;
+  const started = Date.now();
+  let task = await describeOne(client, taskId);
+  bar?.start(Math.max(task.status.totalCount, 1), 0, {
+    taskId,
+    lifecycle: task.lifecycle,
+    bytes: '0 B',
+    rate: '0',
+  });
+  for (;;) {
+    const done = task.status.succeededCount + task.status.failedCount;
+    const rate = (done / Math.max((Date.now() - started) / 1000, 0.001)).toFixed(0);
+    if (bar) {
+      bar.setTotal(Math.max(task.status.totalCount, done, 1));
+      bar.update(done, { lifecycle: task.lifecycle, bytes: humanBytes(task.status.transferredBytes), rate });
+    } else {
+      process.stderr.write(
+        `${JSON.stringify({ taskId, lifecycle: task.lifecycle, ...task.status, itemsPerSecond: Number(rate) })}\n`,
+      );
+    }
+    if (FINAL_LIFECYCLES.has(task.lifecycle)) break;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    task = await describeOne(client, taskId);
+  }
+  bar?.stop();
+  return task;
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+/** Exit status of a waited-for task: 0 when it SUCCEEDED. */
+function exitCodeOf(task: RepositoryTask): number {
+  return task.lifecycle === 'SUCCEEDED' ? 0 : 1;
+}
+
+export function tasksCommand(): Command {
+  const tasks = new Command('tasks').description('repository tasks: bulk import, export and reconcile');
+
+  tasks
+    .command('create')
+    .description('start a task over one association')
+    .addOption(new Option('--type <type>', 'what the task does').choices(TASK_TYPES).makeOptionMandatory())
+    .requiredOption('--association <id>', 'the association (dra-…)')
+    .option('--paths <paths>', 'comma-separated paths under the association root to narrow the task', list)
+    .option('--report <s3url>', 'write task-<id>/failures.csv and summary.json under this S3 path')
+    .option('--wait', 'wait for the task to end, showing progress')
+    .addOption(endpointOption())
+    .action(async (options) => {
+      const client = new ControlClient(options.endpoint);
+      const { task } = (await client.send({
+        action: 'createTask',
+        type: options.type,
+        associationId: options.association,
+        ...(options.paths ? { paths: options.paths } : {}),
+        ...(options.report ? { reportPath: options.report } : {}),
+      })) as { task: RepositoryTask };
+      if (!options.wait) return print({ task });
+      const final = await waitForTask(client, task.taskId);
+      print({ task: final });
+      process.exitCode = exitCodeOf(final);
+    });
+
+  tasks
+    .command('describe')
+    .description('show tasks (all, or the given IDs), newest first')
+    .argument('[ids...]')
+    .option('--association <id>', 'only tasks of this association')
+    .addOption(
+      new Option(
+        '--lifecycle <states>',
+        `only these lifecycles (comma-separated: ${TASK_LIFECYCLES.join(',')})`,
+      ).argParser(list),
+    )
+    .addOption(endpointOption())
+    .action(async (ids: string[], options) => {
+      print(
+        await new ControlClient(options.endpoint).send({
+          action: 'describeTasks',
+          ...(ids.length ? { taskIds: ids } : {}),
+          ...(options.association ? { associationId: options.association } : {}),
+          ...(options.lifecycle ? { lifecycles: options.lifecycle } : {}),
+        }),
+      );
+    });
+
+  tasks
+    .command('cancel')
+    .description('cancel a task: queued items are skipped, in-flight ones finish')
+    .argument('<id>')
+    .addOption(endpointOption())
+    .action(async (id: string, options) => {
+      print(await new ControlClient(options.endpoint).send({ action: 'cancelTask', taskId: id }));
+    });
+
+  tasks
+    .command('wait')
+    .description('wait for a task to end, showing progress; exits non-zero unless it SUCCEEDED')
+    .argument('<id>')
+    .addOption(endpointOption())
+    .action(async (id: string, options) => {
+      const final = await waitForTask(new ControlClient(options.endpoint), id);
+      print({ task: final });
+      process.exitCode = exitCodeOf(final);
+    });
+
+  return tasks;
+}

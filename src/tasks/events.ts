@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { TASK_TYPES } from './model.ts';
+import {
+  finishTask,
+  type ListedItem,
+  prepareBatch,
+  startTask,
+  type TallyInput,
+  type TaskDeps,
+  tallyBatch,
+} from './steps.ts';
+
+/** What the `list` and `report` functions take from the repository-task machine. */
+
+const batchInput = z.object({
+  taskId: z.string().min(1),
+  associationId: z.string().min(1),
+  type: z.enum(TASK_TYPES),
+  pass: z.enum(['objects', 'files']),
+});
+
+const listedItem = z.union([
+  z.object({ Key: z.string() }).passthrough(),
+  z.object({ path: z.string(), kind: z.enum(['file', 'dir', 'symlink']).optional() }),
+]);
+
+export const listEvent = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('start'), taskId: z.string().min(1) }),
+  z.object({ action: z.literal('prepare'), Items: z.array(listedItem), BatchInput: batchInput }),
+]);
+
+const stepError = z.object({ Error: z.string(), Cause: z.string().optional() });
+
+export const reportEvent = z.discriminatedUnion('action', [
+  z.object({
+    action: z.literal('tally'),
+    BatchInput: batchInput,
+    Items: z.array(z.object({ associationId: z.string(), path: z.string() }).passthrough()),
+    refused: z.array(z.object({ path: z.string(), code: z.string() })),
+    ignored: z.number().int().nonnegative(),
+    results: z.array(z.object({ path: z.string(), outcome: z.string() }).passthrough()).optional(),
+    error: stepError.optional(),
+  }),
+  z.object({ action: z.literal('finish'), taskId: z.string().min(1), error: stepError.nullish() }),
+]);
+
+/** The `list` function: Start a task, or Prepare one batch. */
+export function runListStep(event: z.output<typeof listEvent>, deps: TaskDeps) {
+  if (event.action === 'start') return startTask(event.taskId, deps);
+  return prepareBatch(event.Items as ListedItem[], event.BatchInput, deps);
+}
+
+/** The `report` function: Tally one batch, or Finish the task. */
+export function runReportStep(event: z.output<typeof reportEvent>, deps: TaskDeps) {
+  if (event.action === 'tally') return tallyBatch(event as unknown as TallyInput, deps);
+  return finishTask(event.taskId, event.error ?? undefined, deps);
+}

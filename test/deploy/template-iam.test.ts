@@ -1,0 +1,154 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: CloudFormation template JSON is untyped; the tests are its schema.
+import { describe, expect, it } from 'vitest';
+import { allowedActions, asArray, CI_PARAMS, loadTemplate, roleOf, templatePresent } from './template.ts';
+
+/**
+ * Least privilege, read from the packaged template: every function has its
+ * own role, and each role allows exactly the actions (and resources) below —
+ * what the function's code calls, no more. Change the table only together
+ * with the code that needs the permission.
+ */
+
+const LEDGER = ['LedgerTable', 'LedgerTable/index/byIno'];
+const BUCKETS = ['s3:::data-*', 's3:::logs'];
+const OBJECTS = ['s3:::data-*/*', 's3:::logs/*'];
+const ACCESS_POINT = [CI_PARAMS.fileSystemAccessPointArn];
+
+const EXPECTED_ACTIONS: Record<string, Record<string, string[]>> = {
+  // plan: the ledger row of each path (echo check) and the association list.
+  PlanLambdaFunction: {
+    'dynamodb:GetItem': LEDGER,
+    'dynamodb:Scan': ['AssociationsTable'],
+  },
+  // apply: HEAD/GET/PUT/DELETE objects, list a directory marker, lease → commit, conflict events, the mount.
+  ApplyLambdaFunction: {
+    's3:GetObject': OBJECTS,
+    's3:PutObject': OBJECTS,
+    's3:DeleteObject': OBJECTS,
+    's3:AbortMultipartUpload': OBJECTS,
+    's3:ListBucket': BUCKETS,
+    'dynamodb:GetItem': [...LEDGER, 'AssociationsTable'].sort(),
+    'dynamodb:UpdateItem': LEDGER,
+    'dynamodb:DeleteItem': LEDGER,
+    'dynamodb:Query': LEDGER,
+    'events:PutEvents': ['AgentBus'],
+    'elasticfilesystem:ClientMount': ACCESS_POINT,
+    'elasticfilesystem:ClientWrite': ACCESS_POINT,
+  },
+  // summarize: pure; logs only.
+  SummarizeLambdaFunction: {},
+  // control: association CRUD, clearing a ledger, HeadBucket, bucket notifications, the sentinel on the mount.
+  ControlLambdaFunction: {
+    'dynamodb:GetItem': ['AssociationsTable'],
+    'dynamodb:PutItem': ['AssociationsTable'],
+    'dynamodb:DeleteItem': [...LEDGER, 'AssociationsTable'].sort(),
+    'dynamodb:Scan': ['AssociationsTable'],
+    'dynamodb:Query': LEDGER,
+    'dynamodb:BatchWriteItem': LEDGER,
+    's3:ListBucket': BUCKETS,
+    's3:GetBucketNotification': BUCKETS,
+    's3:PutBucketNotification': BUCKETS,
+    'elasticfilesystem:ClientMount': ACCESS_POINT,
+    'elasticfilesystem:ClientWrite': ACCESS_POINT,
+  },
+};
+
+/** Functions on the EFS mount, hence in the VPC with the VPC access managed policy. */
+const IN_VPC = new Set(['ApplyLambdaFunction', 'ControlLambdaFunction']);
+
+describe.skipIf(!templatePresent)('packaged template: one least-privilege role per function', () => {
+  const template = templatePresent ? loadTemplate() : { Resources: {}, Outputs: {} };
+  const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+
+  it('packages exactly the functions of functions/', () => {
+    expect(functions.map(([id]) => id).sort()).toEqual(Object.keys(EXPECTED_ACTIONS).sort());
+  });
+
+  it('gives every function a role of its own, never the shared default role', () => {
+    const roles = functions.map(([id]) => roleOf(template, id).id);
+    expect(new Set(roles).size).toBe(functions.length);
+    // The shared role Serverless always compiles is dropped (deploy/drop-shared-role.cjs).
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+    const lambdaRoles = Object.values(template.Resources).filter(
+      (r) =>
+        r.Type === 'AWS::IAM::Role' &&
+        JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('lambda.'),
+    );
+    expect(lambdaRoles).toHaveLength(functions.length);
+    for (const id of roles) expect(template.Resources[id]!.Type).toBe('AWS::IAM::Role');
+  });
+
+  it.each(Object.entries(EXPECTED_ACTIONS))(
+    '%s may do exactly what its code does',
+    (functionId, expected) => {
+      const { role } = roleOf(template, functionId);
+      expect(allowedActions(role)).toEqual(expected);
+    },
+  );
+
+  it.each(Object.keys(EXPECTED_ACTIONS))('%s writes logs only to its own log group', (functionId) => {
+    const { role } = roleOf(template, functionId);
+    const name = template.Resources[functionId]!.Properties.FunctionName as string;
+    const logResources = role.Properties.Policies.flatMap((policy: any) =>
+      policy.PolicyDocument.Statement.filter((s: any) =>
+        asArray<string>(s.Action).some((a) => a.startsWith('logs:')),
+      ),
+    ).flatMap((s: any) => asArray(s.Resource).map((r: any) => r['Fn::Sub']));
+    expect(logResources).toEqual([
+      `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${name}:*:*`,
+    ]);
+  });
+
+  it('allows no wildcard action anywhere and no wildcard resource outside log delivery', () => {
+    for (const [id, resource] of Object.entries(template.Resources)) {
+      if (resource.Type !== 'AWS::IAM::Role') continue;
+      for (const policy of resource.Properties.Policies ?? []) {
+        for (const statement of policy.PolicyDocument.Statement) {
+          for (const action of asArray<string>(statement.Action)) expect(action, id).not.toContain('*');
+          if (asArray(statement.Resource).includes('*')) {
+            // Step Functions' vended-log delivery APIs have no resource-level permissions.
+            expect(id).toBe('SyncStateMachineRole');
+            expect(asArray<string>(statement.Action).every((a) => a.startsWith('logs:'))).toBe(true);
+          }
+        }
+      }
+    }
+  });
+
+  it.each(Object.keys(EXPECTED_ACTIONS))(
+    '%s has the VPC access policy only when it mounts EFS',
+    (functionId) => {
+      const { role } = roleOf(template, functionId);
+      const fn = template.Resources[functionId]!.Properties;
+      if (IN_VPC.has(functionId)) {
+        expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain(
+          'AWSLambdaVPCAccessExecutionRole',
+        );
+        expect(fn.FileSystemConfigs).toEqual([
+          { Arn: CI_PARAMS.fileSystemAccessPointArn, LocalMountPath: '/mnt/fs' },
+        ]);
+        expect(fn.VpcConfig).toEqual({
+          SubnetIds: CI_PARAMS.subnetIds,
+          SecurityGroupIds: CI_PARAMS.securityGroupIds,
+        });
+      } else {
+        expect(role.Properties.ManagedPolicyArns).toEqual([]);
+        expect(fn.VpcConfig).toBeUndefined();
+        expect(fn.FileSystemConfigs).toBeUndefined();
+      }
+    },
+  );
+
+  it('lets the sync machine invoke only its three functions, and the Pipe only read the buffer and start it', () => {
+    const machine = template.Resources.SyncStateMachineRole!;
+    expect(allowedActions(machine)).toEqual({
+      'lambda:InvokeFunction': ['ApplyLambdaFunction', 'PlanLambdaFunction', 'SummarizeLambdaFunction'],
+    });
+    expect(allowedActions(template.Resources.SyncPipeRole!)).toEqual({
+      'sqs:ReceiveMessage': ['BufferQueue'],
+      'sqs:DeleteMessage': ['BufferQueue'],
+      'sqs:GetQueueAttributes': ['BufferQueue'],
+      'states:StartSyncExecution': ['SyncStateMachine'],
+    });
+  });
+});

@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { ApplyResult, Association } from '../../src/core/types.ts';
+import { applyFunction, planFunction, summarizeFunction } from '../../src/handlers.ts';
+import { LocalStateMachine } from '../../src/local/stepfunctions.ts';
+import type { ApplyDeps } from '../../src/sync/apply.ts';
+import { reconcileItems } from '../../src/sync/reconcile.ts';
+import { FaultPlan, faultyLedger, faultyObjectStore, seededRandom } from '../support/faults.ts';
+import type { Stack } from '../support/stack.ts';
+import { agentEvent, type Side, s3Event, sqsRecord } from './sides.ts';
+
+const definition = JSON.parse(
+  await readFile(new URL('../../statemachines/sync.asl.json', import.meta.url), 'utf8'),
+);
+
+/** Short leases, so a crashed worker's lease lapses quickly. */
+const LEASE_TTL_MS = 1_500;
+/** Delivery rounds before the event stream counts as a loop. */
+const MAX_DELIVERIES = 25;
+/** Redeliveries of a failed message before SQS dead-letters it. */
+const MAX_RECEIVES = 3;
+
+/** A message in the simulated SQS queue. */
+interface Message {
+  event: unknown;
+  receives: number;
+  id: string;
+}
+
+export interface EventFaults {
+  drop: number;
+  delay: number;
+  duplicate: number;
+  /** Probability that one port call fails. */
+  port: number;
+}
+
+export interface Association2 {
+  association: Association;
+  side: Side;
+}
+
+/**
+ * The system under test, in process: the real sync state machine (ASL) over
+ * the real handlers, run by two workers whose ports fail as a FaultPlan says,
+ * fed by an event queue that duplicates, reorders, delays and drops.
+ */
+export class World {
+  readonly plan: FaultPlan;
+  readonly machines: LocalStateMachine[];
+  readonly clean: ApplyDeps;
+  /** Results of every apply during event delivery. */
+  readonly applied: ApplyResult[] = [];
+  #delayed: unknown[] = [];
+  #random: () => number;
+
+  constructor(
+    readonly stack: Stack,
+    readonly sides: Association2[],
+    options: { forgetBase?: boolean } = {},
+  ) {
+    this.#random = seededRandom(0);
+    this.plan = new FaultPlan(seededRandom(0));
+    const ports = (owner: string): ApplyDeps => {
+      const deps = stack.applyDeps(owner);
+      return {
+        ...deps,
+        store: faultyObjectStore(deps.store, this.plan),
+        ledger: faultyLedger(deps.ledger, this.plan, options),
+        leaseTtlMs: LEASE_TTL_MS,
+      };
+    };
+    this.clean = ports('reconciler');
+    this.machines = ['worker-a', 'worker-b'].map((owner) => {
+      const apply = applyFunction(ports(owner));
+      return new LocalStateMachine({
+        definition,
+        handlers: {
+          PlanFunctionArn: planFunction(stack.planDeps),
+          ApplyFunctionArn: async (event: unknown) => {
+            const result = (await apply(event)) as ApplyResult;
+            this.applied.push(result);
+            return result;
+          },
+          SummarizeFunctionArn: summarizeFunction(),
+        },
+        retryIntervalMs: 1,
+      });
+    });
+  }
+
+  #fate(faults: EventFaults): 'drop' | 'delay' | 'once' | 'twice' {
+    const r = this.#random();
+    if (r < faults.drop) return 'drop';
+    if (r < faults.drop + faults.delay) return 'delay';
+    return this.#random() < faults.duplicate ? 'twice' : 'once';
+  }
+
+  /**
+   * Delivers the round's events (and those delayed from the last round) with
+   * faults on, feeding back the echoes the system's own writes would cause,
+   * until the queue is empty. Throws when it never empties (a loop).
+   */
+  async deliver(events: unknown[], faults: EventFaults): Promise<void> {
+    this.plan.rate = faults.port;
+    let queue: Message[] = [...this.#delayed, ...events].map((event) => ({
+      event,
+      receives: 0,
+      id: randomUUID(),
+    }));
+    this.#delayed = [];
+    for (let round = 0; queue.length > 0; round++) {
+      if (round >= MAX_DELIVERIES)
+        throw new Error(`events still flowing after ${round} deliveries: a sync loop`);
+      const sent: typeof queue = [];
+      for (const message of queue) {
+        const fate = message.receives === 0 ? this.#fate(faults) : 'once';
+        if (fate === 'drop') continue;
+        if (fate === 'delay') this.#delayed.push(message.event);
+        else sent.push(...(fate === 'twice' ? [message, { ...message, id: randomUUID() }] : [message]));
+      }
+      shuffle(sent, this.#random);
+      const before = this.applied.length;
+      const failedIds = new Set<string>();
+      const batches = chunk(sent, 1 + Math.floor(this.#random() * 5));
+      await Promise.all(
+        this.machines.map(async (machine, worker) => {
+          for (let i = worker; i < batches.length; i += this.machines.length) {
+            const output = (await machine.run(batches[i]!.map((m) => sqsRecord(m.event, m.id)))) as {
+              batchItemFailures: Array<{ itemIdentifier: string }>;
+            };
+            for (const failure of output.batchItemFailures) failedIds.add(failure.itemIdentifier);
+          }
+        }),
+      );
+      queue = sent
+        .filter((m) => failedIds.has(m.id) && m.receives + 1 < MAX_RECEIVES)
+        .map((m) => ({ ...m, receives: m.receives + 1 }));
+      queue.push(...this.applied.slice(before).flatMap((result) => this.#echoes(result)));
+    }
+    this.plan.rate = 0;
+  }
+
+  /** What a watcher and S3 notifications report after the system's own write. */
+  #echoes(result: ApplyResult): Message[] {
+    if (result.outcome !== 'done') return [];
+    const { side } = this.sides.find((s) => s.association.associationId === result.associationId)!;
+    return [
+      agentEvent(side, result.path, 'modified'),
+      s3Event('Object Created', side.bucket, side.prefix + result.path, { reason: 'CopyObject' }),
+    ].map((event) => ({ event, receives: 0, id: randomUUID() }));
+  }
+
+  /** One RECONCILE over every association with faults off; returns every item's result. */
+  async reconcile(): Promise<ApplyResult[]> {
+    this.plan.rate = 0;
+    const apply = applyFunction(this.clean);
+    const results: ApplyResult[] = [];
+    for (const { association } of this.sides) {
+      const deps = { ...this.clean, fileSystemRoot: this.stack.config.fileSystemRoot };
+      for await (const page of reconcileItems(association, deps, () => undefined)) {
+        if (page.length === 0) continue;
+        results.push(...((await apply({ Items: page })) as { results: ApplyResult[] }).results);
+      }
+    }
+    return results;
+  }
+
+  /** Lets leases held by crashed workers lapse, as they would before a scheduled RECONCILE. */
+  async waitForLeases(): Promise<void> {
+    await sleep(LEASE_TTL_MS + 100);
+  }
+
+  /** Empties both sides and the ledger, and seeds the event and port faults, for the next case. */
+  async reset(seed: number): Promise<void> {
+    this.#random = seededRandom(seed);
+    this.plan.random = seededRandom(seed ^ 0x5bd1e995);
+    this.#delayed = [];
+    this.applied.length = 0;
+    for (const { association, side } of this.sides) {
+      for (const name of await readdir(side.root)) {
+        if (name !== '.bucketlink') await rm(join(side.root, name), { recursive: true, force: true });
+      }
+      const listed = await this.stack.s3.send(new ListObjectsV2Command({ Bucket: side.bucket }));
+      for (const { Key } of listed.Contents ?? []) {
+        await this.stack.s3.send(new DeleteObjectCommand({ Bucket: side.bucket, Key: Key! }));
+      }
+      await this.stack.adapters.ledger.clear(association.associationId);
+    }
+  }
+}
+
+function shuffle<T>(items: T[], random: () => number): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
