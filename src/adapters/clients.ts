@@ -18,9 +18,10 @@ export interface ClientOptions {
 export function createS3Client(options: ClientOptions = {}): S3Client {
   return new S3Client({
     region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    // On AWS a bucket in another region answers with a redirect, which the client follows.
     ...(options.endpoint
       ? { endpoint: options.endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS }
-      : {}),
+      : { followRegionRedirects: true }),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     // Never wait forever on a peer that stopped answering: fail, and let Retry handle it.
