@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -150,7 +150,9 @@ describe('SIGKILL in the middle of a large transfer', () => {
   it('leaves no object and no ledger row, and completes the export after a restart', async () => {
     const pid = local.child.pid!;
     const baseline = await bytesRead(pid);
-    const md5 = await bigFile(join(dir(), 'export.bin'), SIZE);
+    // Written beside the root and renamed in, so the watcher never settles on a half-written file.
+    const md5 = await bigFile(join(scratch, 'export-source.bin'), SIZE);
+    await rename(join(scratch, 'export-source.bin'), join(dir(), 'export.bin'));
 
     // Kill once the runtime has read a tenth of the file (reading it, and s3rver receiving it).
     const readAtKill = await eventually(async () => {
