@@ -48,7 +48,7 @@ export function s3Unchanged(base: S3Snapshot, s3: S3State): boolean {
   return base.etag === s3.etag && versionsAgree && base.metaHash === s3.metaHash && base.size === s3.size;
 }
 
-function mtimesMatch(fs: FsState, s3: S3State): boolean {
+function mtimesMatch(fs: FsState, s3: S3State, lastModifiedCounts: boolean): boolean {
   const fsNs = nanoseconds(fs.mtimeNs);
   if (fsNs === undefined) return false;
   if (s3.meta.mtimeNs !== undefined) {
@@ -58,6 +58,9 @@ function mtimesMatch(fs: FsState, s3: S3State): boolean {
     return delta <= MTIME_TOLERANCE_NS;
   }
   // No file-mtime (uploaded by another tool): LastModified is all there is, to the millisecond.
+  // Its one-second resolution cannot tell a same-size overwrite within the second of an
+  // import from the imported copy, so it only counts where nothing was synced before.
+  if (!lastModifiedCounts) return false;
   const lastModifiedNs = millisecondsToNs(s3.lastModified);
   return lastModifiedNs !== undefined && lastModifiedNs / NS_PER_MS === fsNs / NS_PER_MS;
 }
@@ -74,12 +77,13 @@ export function sidesEqual(
   fs: FsState,
   s3: S3State,
   contentEqual?: boolean,
+  options: { lastModifiedCounts?: boolean } = {},
 ): 'equal' | 'different' | 'unknown' {
   if (fs.kind !== s3.kind) return 'different';
   if (fs.kind === 'dir') return 'equal';
   if (fs.size !== s3.size) return 'different';
   if (contentEqual !== undefined) return contentEqual ? 'equal' : 'different';
-  if (mtimesMatch(fs, s3)) return 'equal';
+  if (mtimesMatch(fs, s3, options.lastModifiedCounts ?? true)) return 'equal';
   return SINGLE_PART_ETAG.test(s3.etag) ? 'unknown' : 'different';
 }
 

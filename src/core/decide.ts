@@ -186,7 +186,7 @@ function decideMounted(input: DecideInput): SyncDecision {
     return decision('none', 'unchanged');
   }
   if (fs && s3) {
-    const equality = sidesEqual(fs, s3, input.contentEqual);
+    const equality = sidesEqual(fs, s3, input.contentEqual, { lastModifiedCounts: !base });
     if (equality === 'unknown') return decision('checksum', 'need-checksum');
     if (equality === 'equal') {
       if (!modesDiffer(fs, s3)) return decision('record', 'both-equal');
