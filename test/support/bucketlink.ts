@@ -156,7 +156,7 @@ export async function runCli(
 /** Polls until `check` returns a value other than undefined/false. */
 export async function eventually<T>(
   check: () => Promise<T | undefined | false>,
-  timeoutMs = 20_000,
+  timeoutMs = 60_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
