@@ -59,9 +59,9 @@ export function planFunction(deps: PlanDeps) {
 const BATCH_CONCURRENCY = 8;
 
 export function applyFunction(deps: ApplyDeps) {
-  const one = async (item: WorkItem): Promise<ApplyResult> => {
+  const one = async (item: WorkItem, batchDeps = deps): Promise<ApplyResult> => {
     const started = Date.now();
-    const result = await applyItem(item, deps);
+    const result = await applyItem(item, batchDeps);
     if (result.outcome === 'done' || result.outcome === 'skipped') {
       logger.info('applied', {
         associationId: result.associationId,
@@ -78,6 +78,15 @@ export function applyFunction(deps: ApplyDeps) {
   return async (event: unknown): Promise<ApplyResult | { results: ApplyResult[] }> => {
     const input = parse(applyInput, event);
     if (!('Items' in input)) return one(input);
+    // One batch's items share their association: read each once per batch, not per path.
+    const associations = new Map<string, ReturnType<ApplyDeps['getAssociation']>>();
+    const batchDeps: ApplyDeps = {
+      ...deps,
+      getAssociation: (id) => {
+        if (!associations.has(id)) associations.set(id, deps.getAssociation(id));
+        return associations.get(id)!;
+      },
+    };
     // A batch never throws for one bad path: each failure is a result of its own.
     const results: ApplyResult[] = new Array(input.Items.length);
     let next = 0;
@@ -85,7 +94,7 @@ export function applyFunction(deps: ApplyDeps) {
       while (next < input.Items.length) {
         const index = next++;
         const item = input.Items[index]!;
-        results[index] = await one(item).catch((error) => {
+        results[index] = await one(item, batchDeps).catch((error) => {
           logger.warn('apply failed', {
             associationId: item.associationId,
             path: item.path,

@@ -85,6 +85,7 @@ export function taskDeps(config: Config, adapters: Adapters, manifestBucket: str
     associations: adapters.associations,
     store: adapters.store,
     tree: adapters.tree,
+    ledger: adapters.ledger,
     fileSystemRoot: config.fileSystemRoot,
     manifestBucket,
   };

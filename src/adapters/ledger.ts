@@ -1,4 +1,6 @@
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
   BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -31,6 +33,7 @@ export { TOMBSTONE_TTL_MS } from './ledger-items.ts';
 const ACQUIRE_ATTEMPTS = 5;
 
 const BATCH_WRITE_MAX = 25;
+const BATCH_GET_MAX = 100;
 
 /** Options of DynamoLedger; `now` lets tests move time (lease and tombstone expiry). */
 export interface DynamoLedgerOptions {
@@ -63,6 +66,33 @@ export class DynamoLedger implements Ledger {
       new GetCommand({ TableName: this.tableName, Key: this.key(associationId, path), ConsistentRead: true }),
     );
     return toLedgerEntry(associationId, Item, this.now());
+  }
+
+  /**
+   * The rows of many paths of one association, in the order asked, read
+   * consistently 100 at a time (BatchGetItem); keys DynamoDB leaves
+   * unprocessed are asked again.
+   */
+  async getMany(associationId: string, paths: string[]): Promise<Array<LedgerEntry | undefined>> {
+    const found = new Map<string, Record<string, unknown>>();
+    const unique = [...new Set(paths)];
+    for (let start = 0; start < unique.length; start += BATCH_GET_MAX) {
+      let keys: Array<Record<string, unknown>> | undefined = unique
+        .slice(start, start + BATCH_GET_MAX)
+        .map((path) => this.key(associationId, path));
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+        const { Responses, UnprocessedKeys }: BatchGetCommandOutput = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+          }),
+        );
+        for (const item of Responses?.[this.tableName] ?? []) found.set(String(item.sk), item);
+        keys = UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    const now = this.now();
+    return paths.map((path) => toLedgerEntry(associationId, found.get(path), now));
   }
 
   /**

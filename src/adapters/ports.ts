@@ -122,6 +122,8 @@ export type LedgerWrite = Omit<LedgerEntry, 'rev' | 'associationId' | 'path'> | 
 /** The DynamoDB ledger of what was last synced. */
 export interface Ledger {
   get(associationId: string, path: string): Promise<LedgerEntry | undefined>;
+  /** The rows of many paths of one association, in the order asked (one round trip per 100). */
+  getMany(associationId: string, paths: string[]): Promise<Array<LedgerEntry | undefined>>;
   /**
    * Take the path's lease with a conditional write. When another owner holds it,
    * bump its `wanted` counter instead (so the holder re-plans) and return

@@ -94,10 +94,10 @@ export class S3ObjectStore implements ObjectStore {
 
   /**
    * Probes in the order the hint makes likely, so the common case costs one
-   * request. Without a hint (or a file/symlink hint) the object `prefix+path`
-   * wins over a directory of the same name, as the port says; a 'dir' hint
-   * probes the directory shapes first, which differs only when both exist (a
-   * type mismatch that `apply` reports either way).
+   * request and an absent path two. Without a hint (or a file/symlink hint)
+   * the object `prefix+path` wins over a directory of the same name, as the
+   * port says; a 'dir' hint probes the directory first, which differs only
+   * when both exist (a type mismatch that `apply` reports either way).
    */
   async stat(
     bucket: string,
@@ -108,37 +108,45 @@ export class S3ObjectStore implements ObjectStore {
     const fileKey = prefix + path;
     const dirKey = path === '' ? prefix : `${fileKey}/`;
     const probeFile = () => (fileKey === dirKey || fileKey === '' ? undefined : this.head(bucket, fileKey));
-    const probeMarker = () => (dirKey === '' ? undefined : this.head(bucket, dirKey));
-    const probeImplied = () => this.#implied(bucket, dirKey);
-    const probes =
-      kindHint === 'dir' ? [probeMarker, probeImplied, probeFile] : [probeFile, probeMarker, probeImplied];
+    const probeDir = () => this.#directory(bucket, dirKey);
+    const probes = kindHint === 'dir' ? [probeDir, probeFile] : [probeFile, probeDir];
     for (const probe of probes) {
       const state = await probe();
-      if (state) return state.key === dirKey ? { ...state, kind: 'dir' } : state;
+      if (state) return state;
     }
     return undefined;
   }
 
-  /** A directory with no marker exists while some key lies below it. */
-  async #implied(bucket: string, dirKey: string): Promise<S3State | undefined> {
+  /**
+   * A directory: its marker `dirKey` (with the marker's metadata) or, with
+   * no marker, any key below it. One listing answers both, since the marker
+   * is the first key under its own prefix.
+   */
+  async #directory(bucket: string, dirKey: string): Promise<S3State | undefined> {
+    let first: string | undefined;
     try {
       const out = await this.#client.send(
         new ListObjectsV2Command({ Bucket: bucket, Prefix: dirKey, MaxKeys: 1 }),
       );
-      if (!out.Contents?.length) return undefined;
-      return {
-        kind: 'dir',
-        key: dirKey,
-        etag: '',
-        lastModified: IMPLIED_DIR_DATE,
-        size: 0,
-        metaHash: metaHash({}),
-        meta: {},
-        implied: true,
-      };
+      first = out.Contents?.[0]?.Key;
     } catch (error) {
       throw toSyncError(error, bucket, dirKey);
     }
+    if (first === undefined) return undefined;
+    if (first === dirKey && dirKey !== '') {
+      const marker = await this.head(bucket, dirKey);
+      return marker && { ...marker, kind: 'dir' };
+    }
+    return {
+      kind: 'dir',
+      key: dirKey,
+      etag: '',
+      lastModified: IMPLIED_DIR_DATE,
+      size: 0,
+      metaHash: metaHash({}),
+      meta: {},
+      implied: true,
+    };
   }
 
   /** Streams the body; with `ifMatch`, S3 answers 412 (SourceChangedError) if the object moved. */

@@ -175,6 +175,8 @@ export class LustreChangelogReader {
       kind: stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : 'file',
       size: Number(stat.size),
       mtimeNs: stat.mtimeNs.toString(),
+      ctimeNs: stat.ctimeNs.toString(),
+      mode: Number(stat.mode),
       ino: stat.ino.toString(),
     };
   }

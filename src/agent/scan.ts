@@ -11,6 +11,8 @@ interface Seen {
   kind: 'file' | 'dir' | 'symlink';
   size: number;
   mtimeNs: string;
+  ctimeNs: string;
+  mode: number;
   ino: string;
 }
 
@@ -42,6 +44,8 @@ export async function scanTree(
       kind,
       size: Number(stat.size),
       mtimeNs: stat.mtimeNs.toString(),
+      ctimeNs: stat.ctimeNs.toString(),
+      mode: Number(stat.mode),
       ino: stat.ino.toString(),
     });
   }
@@ -52,7 +56,8 @@ export async function scanTree(
     const before = previous.get(path);
     if (before === s.signature) continue;
     const op = before === undefined ? 'created' : sameContent(before, s.signature) ? 'attrib' : 'modified';
-    changes.push({ path, op, kind: s.kind, size: s.size, mtimeNs: s.mtimeNs, ino: s.ino, seq: nextSeq() });
+    const { kind, size, mtimeNs, ctimeNs, mode, ino } = s;
+    changes.push({ path, op, kind, size, mtimeNs, ctimeNs, mode, ino, seq: nextSeq() });
   }
   for (const path of previous.keys()) {
     if (!seen.has(path)) changes.push({ path, op: 'deleted', seq: nextSeq() });

@@ -168,6 +168,8 @@ export class FileSystemWatcher {
         kind,
         size: Number(stat.size),
         mtimeNs: stat.mtimeNs.toString(),
+        ctimeNs: stat.ctimeNs.toString(),
+        mode: Number(stat.mode),
         ino: stat.ino.toString(),
         seq: this.#options.nextSeq(),
       };

@@ -1,4 +1,4 @@
-import type { FsSnapshot, FsState, LedgerEntry, S3Snapshot, S3State } from './types.ts';
+import type { FsSnapshot, FsState, LedgerEntry, NodeKind, S3Snapshot, S3State } from './types.ts';
 
 /**
  * How the two sides and the ledger's merge base compare: the questions
@@ -35,6 +35,30 @@ export function fsUnchanged(base: FsSnapshot, fs: FsState): boolean {
     base.ino === fs.ino &&
     base.mode === fs.mode
   );
+}
+
+/** What an agent saw of a path when it reported it (fields of a FileSystemChange). */
+export interface ObservedStat {
+  kind?: NodeKind;
+  size?: number;
+  mtimeNs?: string;
+  ctimeNs?: string;
+  mode?: number;
+  ino?: string;
+}
+
+/**
+ * Whether an agent's report shows exactly the node the ledger recorded as
+ * synced: bucketlink's own write coming back as a change. Any later change
+ * moves ctime and is reported again, so dropping this report loses nothing.
+ * A report without the full stat never matches.
+ */
+export function observedMatchesBase(seen: ObservedStat, base: LedgerEntry | undefined): boolean {
+  if (base?.state !== 'present' || !base.fs || seen.kind !== base.kind) return false;
+  const { size, mtimeNs, ctimeNs, mode, ino } = seen;
+  if (size === undefined || mtimeNs === undefined || ctimeNs === undefined) return false;
+  if (mode === undefined || ino === undefined) return false;
+  return fsUnchanged(base.fs, { kind: seen.kind, size, mtimeNs, ctimeNs, mode, ino, uid: 0, gid: 0 });
 }
 
 /**

@@ -61,6 +61,9 @@ export const fileSystemChange = z.object({
   oldPath: z.string().startsWith('/').optional(),
   size: z.number().int().nonnegative().optional(),
   mtimeNs: z.string().regex(/^\d+$/).optional(),
+  /** ctime and st_mode as the agent saw them: with size, mtime and ino they let plan drop an echo of bucketlink's own write. */
+  ctimeNs: z.string().regex(/^\d+$/).optional(),
+  mode: z.number().int().nonnegative().optional(),
   ino: z.string().regex(/^\d+$/).optional(),
   kind: z.enum(['file', 'dir', 'symlink']).optional(),
   seq: z.number().int().nonnegative(),

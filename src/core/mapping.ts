@@ -84,6 +84,16 @@ export function pathToKey(path: string, prefix: string, kind: NodeKind): string 
 }
 
 /** The parent of a relative path: `a/b/c` → `a/b`, `a` → '' (the association root). */
+/** Whether a path maps to a key S3 (and the ledger's sort key) can hold. */
+export function hasValidKey(path: string, prefix: string, kind: NodeKind = 'file'): boolean {
+  try {
+    pathToKey(path, prefix, kind);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function parentPath(path: string): string {
   const slash = path.lastIndexOf('/');
   return slash < 0 ? '' : path.slice(0, slash);

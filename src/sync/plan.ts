@@ -1,5 +1,10 @@
 import type { Ledger } from '../adapters/ports.ts';
-import { findAssociationForFsPath, findAssociationForKey } from '../core/association.ts';
+import {
+  findAssociationForFsPath,
+  findAssociationForKey,
+  parseDataRepositoryPath,
+} from '../core/association.ts';
+import { type ObservedStat, observedMatchesBase } from '../core/compare.ts';
 import { errorCode, PathNotPosixCompliantError } from '../core/errors.ts';
 import {
   type FileSystemChange,
@@ -8,7 +13,7 @@ import {
   type SyncEvent,
   syncEvent,
 } from '../core/events.ts';
-import { MAX_KEY_BYTES } from '../core/mapping.ts';
+import { hasValidKey, MAX_KEY_BYTES } from '../core/mapping.ts';
 import type { Association, NodeKind, WorkItem } from '../core/types.ts';
 
 /** A message that could not be turned into work. */
@@ -31,7 +36,7 @@ export interface PlanOutput {
 
 export interface PlanDeps {
   listAssociations(): Promise<Association[]>;
-  ledger: Pick<Ledger, 'get' | 'findByIno'>;
+  ledger: Pick<Ledger, 'getMany' | 'findByIno'>;
 }
 
 interface Candidate {
@@ -46,6 +51,8 @@ interface Candidate {
   ino?: string;
   /** The association-relative path this one was renamed from. */
   renamedFrom?: string;
+  /** What the agent saw of a created/modified/attrib path, for the echo check. */
+  seen?: ObservedStat;
 }
 
 /**
@@ -71,17 +78,19 @@ export async function planBatch(records: PipeRecord[], deps: PlanDeps): Promise<
         fsCandidates(record.messageId, change, associations, candidates, output);
     }
   }
+  const paired = await pairRenames(candidates, deps);
+  const echoes = await findEchoes(paired, deps);
   const byPath = new Map<string, WorkItem>();
-  for (const candidate of await pairRenames(candidates, deps)) {
+  for (const [index, candidate] of paired.entries()) {
+    if (echoes.has(index)) {
+      output.dropped.echoes++;
+      continue;
+    }
     const id = `${candidate.association.associationId}\u0000${candidate.path}`;
     const existing = byPath.get(id);
     if (existing) {
       if (!existing.messageIds.includes(candidate.messageId)) existing.messageIds.push(candidate.messageId);
       if (candidate.renamedFrom) existing.renamedFrom ??= candidate.renamedFrom;
-      continue;
-    }
-    if (candidate.etag && (await isEcho(candidate, deps))) {
-      output.dropped.echoes++;
       continue;
     }
     byPath.set(id, {
@@ -211,6 +220,7 @@ function fsCandidates(
       messageId,
       op: change.op,
       ...(change.ino ? { ino: change.ino } : {}),
+      ...(change.op !== 'deleted' ? { seen: change } : {}),
     });
   }
 }
@@ -275,8 +285,35 @@ async function pairRenames(candidates: Candidate[], deps: PlanDeps): Promise<Can
   );
 }
 
-/** An "Object Created" whose ETag the ledger already holds is our own export coming back. */
-async function isEcho(candidate: Candidate, deps: PlanDeps): Promise<boolean> {
-  const row = await deps.ledger.get(candidate.association.associationId, candidate.path);
-  return row?.state === 'present' && row.s3?.etag === candidate.etag;
+/**
+ * bucketlink's own writes coming back as events: an "Object Created" whose
+ * ETag the ledger holds, or an agent report whose stat (ino, size, mtime,
+ * ctime, mode) is the one the ledger recorded. Their rows are read in one
+ * batch per association. Returns the candidates' indexes.
+ */
+async function findEchoes(candidates: Candidate[], deps: PlanDeps): Promise<Set<number>> {
+  const checked = new Map<string, number[]>();
+  for (const [index, candidate] of candidates.entries()) {
+    if (!candidate.etag && !candidate.seen) continue;
+    // A path with no valid key has no row (and would fail the whole batch read): apply refuses it.
+    const { associationId, dataRepositoryPath } = candidate.association;
+    if (!hasValidKey(candidate.path, parseDataRepositoryPath(dataRepositoryPath).prefix)) continue;
+    checked.set(associationId, [...(checked.get(associationId) ?? []), index]);
+  }
+  const echoes = new Set<number>();
+  for (const [associationId, indexes] of checked) {
+    const rows = await deps.ledger.getMany(
+      associationId,
+      indexes.map((index) => candidates[index]!.path),
+    );
+    for (const [i, index] of indexes.entries()) {
+      const { etag, seen } = candidates[index]!;
+      const row = rows[i];
+      const echo = etag
+        ? row?.state === 'present' && row.s3?.etag === etag
+        : seen !== undefined && observedMatchesBase(seen, row);
+      if (echo) echoes.add(index);
+    }
+  }
+  return echoes;
 }

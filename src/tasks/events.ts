@@ -38,6 +38,7 @@ export const reportEvent = z.discriminatedUnion('action', [
     Items: z.array(z.object({ associationId: z.string(), path: z.string() }).passthrough()),
     refused: z.array(z.object({ path: z.string(), code: z.string() })),
     ignored: z.number().int().nonnegative(),
+    unchanged: z.number().int().nonnegative().default(0),
     results: z.array(z.object({ path: z.string(), outcome: z.string() }).passthrough()).optional(),
     error: stepError.optional(),
   }),

@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AssociationStore, FileTree, ObjectStore } from '../adapters/ports.ts';
+import type { AssociationStore, FileTree, Ledger, ObjectStore } from '../adapters/ports.ts';
 import type { DynamoTaskStore } from '../adapters/task-store.ts';
 import { associationRoot, parseDataRepositoryPath } from '../core/association.ts';
 import { AssociationNotFoundError, BucketNotFoundError, errorCode, SyncError } from '../core/errors.ts';
@@ -11,6 +11,7 @@ import { keyToPath } from '../core/mapping.ts';
 import type { ApplyResult, Association, WorkItem } from '../core/types.ts';
 import type { RepositoryTask, TaskFailure } from './model.ts';
 import { withinTaskPaths } from './model.ts';
+import { splitUnchanged } from './precheck.ts';
 import { writeReport } from './report.ts';
 import { assertRootPresent, walkManifest } from './walk.ts';
 
@@ -25,6 +26,7 @@ export interface TaskDeps {
   associations: AssociationStore;
   store: ObjectStore;
   tree: FileTree;
+  ledger: Pick<Ledger, 'getMany'>;
   fileSystemRoot: string;
   /** Bucket for walk manifests; never inside an association. */
   manifestBucket: string;
@@ -155,6 +157,8 @@ export interface PreparedBatch {
   ignored: number;
   /** Items skipped because the task is being canceled: still part of the total, never done. */
   canceled: number;
+  /** Items already in sync (src/tasks/precheck.ts): done without an apply. */
+  unchanged: number;
 }
 
 /**
@@ -167,7 +171,14 @@ export async function prepareBatch(
   input: BatchInput,
   deps: TaskDeps,
 ): Promise<PreparedBatch> {
-  const prepared: PreparedBatch = { Items: [], BatchInput: input, refused: [], ignored: 0, canceled: 0 };
+  const prepared: PreparedBatch = {
+    Items: [],
+    BatchInput: input,
+    refused: [],
+    ignored: 0,
+    canceled: 0,
+    unchanged: 0,
+  };
   const task = await mustGetTask(input.taskId, deps);
   if (task.lifecycle === 'CANCELING' || task.lifecycle === 'CANCELED') {
     prepared.canceled = items.length;
@@ -211,7 +222,8 @@ export async function prepareBatch(
       messageIds: [],
     });
   }
-  return prepared;
+  const { toApply, unchanged } = await splitUnchanged(prepared.Items, association, deps);
+  return { ...prepared, Items: toApply, unchanged };
 }
 
 async function onFileSystem(tree: FileTree, root: string, path: string): Promise<boolean> {
@@ -233,6 +245,8 @@ export interface TallyInput {
   Items: WorkItem[];
   refused: TaskFailure[];
   ignored: number;
+  /** Items Prepare found in sync: done, without an apply. */
+  unchanged: number;
   /** The apply results, or absent when the whole Apply step failed (`error`). */
   results?: ApplyResult[];
   error?: { Error: string; Cause?: string };
@@ -244,7 +258,7 @@ export async function tallyBatch(
   deps: TaskDeps,
 ): Promise<{ succeeded: number; failed: number }> {
   const failures: TaskFailure[] = [...input.refused];
-  let succeeded = 0;
+  let succeeded = input.unchanged;
   let bytes = 0;
   if (input.results) {
     for (const result of input.results) {

@@ -142,6 +142,8 @@ export function faultyLedger(inner: Ledger, plan: FaultPlan, options: FaultyLedg
   const forget = (lease: Lease): Lease => (options.forgetBase ? { ...lease, base: undefined } : lease);
   return {
     get: async (id, path) => (options.forgetBase ? undefined : inner.get(id, path)),
+    getMany: async (id, paths) =>
+      options.forgetBase ? paths.map(() => undefined) : inner.getMany(id, paths),
     findByIno: async (id, ino) => (options.forgetBase ? [] : inner.findByIno(id, ino)),
     acquire: async (id, path, owner, ttlMs): Promise<Acquired> => {
       const got = await inner.acquire(id, path, owner, ttlMs);

@@ -116,6 +116,29 @@ describe('S3ObjectStore against s3rver', () => {
     expect(await store.stat(BUCKET, '', 'nope', 'dir')).toBeUndefined();
   });
 
+  it('answers an absent path in two requests and a present file in one', async () => {
+    const counting = createS3Client({ endpoint: server.endpoint });
+    const sent: string[] = [];
+    counting.middlewareStack.add(
+      (next, context) => (args) => {
+        sent.push(context.commandName as string);
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const counted = new S3ObjectStore({ client: counting });
+    await store.put(BUCKET, 'counted/file.txt', 'f', { size: 1, metadata: {} });
+    await store.put(BUCKET, 'counted/sub/', '', { size: 0, metadata: {} });
+
+    expect(await counted.stat(BUCKET, 'counted/', 'absent.txt', 'file')).toBeUndefined();
+    expect(sent.splice(0)).toEqual(['HeadObjectCommand', 'ListObjectsV2Command']);
+    expect(await counted.stat(BUCKET, 'counted/', 'file.txt', 'file')).toMatchObject({ kind: 'file' });
+    expect(sent.splice(0)).toEqual(['HeadObjectCommand']);
+    // A marker's metadata needs its HEAD once the listing found it.
+    expect(await counted.stat(BUCKET, 'counted/', 'sub', 'dir')).toMatchObject({ kind: 'dir' });
+    expect(sent.splice(0)).toEqual(['ListObjectsV2Command', 'HeadObjectCommand']);
+  });
+
   it('stats a file, a directory marker and an implied directory under a prefix', async () => {
     await store.put(BUCKET, 'pre/docs/a.txt', 'a', { size: 1, metadata: {} });
     await store.put(BUCKET, 'pre/marked/', '', { size: 0, metadata: {} });

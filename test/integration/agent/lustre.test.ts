@@ -106,7 +106,7 @@ describe('Lustre changelog through a fake lfs', () => {
   });
 
   it('clears only up to the last record it spooled when the spool fills up', async () => {
-    const spool = await Spool.open({ directory: join(base, 'spool'), maxBytes: 1_000 });
+    const spool = await Spool.open({ directory: join(base, 'spool'), maxBytes: 1_400 });
     const reader = new LustreChangelogReader({
       lfs: LFS,
       mdt: 'lustre-MDT0000',
