@@ -90,6 +90,22 @@ function batchSize(text) {
   return size;
 }
 
+/**
+ * An EventBridge Scheduler expression: `rate(N minute[s]|hour[s]|day[s])` or
+ * `cron(…)` with six fields. Checked here so a typo fails `serverless
+ * package`, not the deployment.
+ */
+function scheduleExpression(text) {
+  const value = String(text).trim();
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(value);
+  if (rate && Number(rate[1]) >= 1) return value;
+  const cron = /^cron\((.+)\)$/.exec(value);
+  if (cron && cron[1].trim().split(/\s+/).length === 6) return value;
+  throw new Error(
+    `deploy parameter \`reconcileSchedule\` must be rate(N minutes|hours|days) or cron(six fields), got "${value}"`,
+  );
+}
+
 const param =
   (name) =>
   ({ resolveVariable }) =>
@@ -116,6 +132,7 @@ module.exports = {
   batchSize,
   checkBatchWindow,
   bucketArns,
+  scheduleExpression,
   /** Serverless variable resolvers (`${file(./deploy/params.cjs):…}`). */
   resolvers: {
     s3RulePattern: async (ctx) => s3RulePattern(parseBuckets(await param('buckets')(ctx))),
@@ -134,5 +151,6 @@ module.exports = {
     maxReceiveCount: integer('maxReceiveCount', 1, 1000),
     oldestMessageAlarmSeconds: integer('oldestMessageAlarmSeconds', 1, 1209600),
     logRetentionDays: integer('logRetentionDays', 1, 3653),
+    reconcileSchedule: async (ctx) => scheduleExpression(await param('reconcileSchedule')(ctx)),
   },
 };

@@ -1,4 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { z } from 'zod';
 import { type ControlDeps, controlRequest, handleControl } from './control/associations.ts';
@@ -7,9 +9,12 @@ import { pipeBatch } from './core/events.ts';
 import type { ApplyResult, WorkItem } from './core/types.ts';
 import { logger } from './log.ts';
 import { type ApplyDeps, applyItem, failedResult } from './sync/apply.ts';
+import { publishBatchMetrics } from './sync/metrics.ts';
 import { type PlanDeps, planBatch } from './sync/plan.ts';
-import { summarizeBatch } from './sync/summarize.ts';
+import { batchMetrics, failureReason, sentTimes, summarizeBatch } from './sync/summarize.ts';
+import type { TaskControlDeps } from './tasks/control.ts';
 import { listEvent, reportEvent, runListStep, runReportStep } from './tasks/events.ts';
+import { reconcileAvailable } from './tasks/schedule.ts';
 import type { TaskDeps } from './tasks/steps.ts';
 
 /**
@@ -35,6 +40,9 @@ const applyInput = z.union([
 const summarizeInput = z.object({
   results: z.array(z.object({ outcome: z.string(), messageIds: z.array(z.string()) }).passthrough()),
   failures: z.array(z.object({ messageId: z.string(), code: z.string(), message: z.string() })),
+  /** Optional, for the Lag metric: the batch's message ids and their SQS SentTimestamps, in batch order. */
+  messageIds: z.array(z.string()).optional(),
+  sentTimestamps: z.array(z.string()).optional(),
 });
 
 function parse<T extends z.ZodType>(schema: T, event: unknown): z.output<T> {
@@ -109,10 +117,33 @@ export function applyFunction(deps: ApplyDeps) {
   };
 }
 
-export function summarizeFunction() {
+/**
+ * The Pipe's batchItemFailures; logs why each failed message goes back to
+ * SQS (and, after the last receive, to the DLQ). With `metrics` (Lambda),
+ * also publishes the batch's metrics.
+ */
+export function summarizeFunction(options: { metrics?: Metrics } = {}) {
   return async (event: unknown) => {
     const input = parse(summarizeInput, event);
-    return summarizeBatch(input.results as unknown as ApplyResult[], input.failures);
+    const results = input.results as unknown as ApplyResult[];
+    for (const { messageId, code, message: why } of input.failures)
+      logger.error('batch item failed', { messageId, code, why });
+    for (const result of results) {
+      if (result.outcome !== 'failed') continue;
+      const { associationId, path, messageIds, code } = result;
+      logger.error('batch item failed', {
+        associationId,
+        path,
+        messageIds,
+        code,
+        why: failureReason(result.message),
+      });
+    }
+    if (options.metrics) {
+      const sent = sentTimes(input.messageIds, input.sentTimestamps);
+      publishBatchMetrics(options.metrics, batchMetrics(results, input.failures, sent));
+    }
+    return summarizeBatch(results, input.failures);
   };
 }
 
@@ -130,16 +161,37 @@ export function reportFunction(deps: TaskDeps) {
   return async (event: unknown) => runReportStep(parse(reportEvent, event), deps);
 }
 
-/** Wraps an inner function for Lambda: middy, Powertools context in every log line. */
-export function lambda<T>(inner: (event: unknown) => Promise<T>) {
-  return middy(inner).use(injectLambdaContext(logger));
+const scheduleEvent = z.object({ type: z.literal('RECONCILE') });
+
+/** EventBridge Scheduler's sweep: a RECONCILE task of every available association. */
+export function scheduleFunction(deps: TaskControlDeps) {
+  return async (event: unknown) => {
+    parse(scheduleEvent, event);
+    const outcome = await reconcileAvailable(deps);
+    for (const failed of outcome.failed) logger.warn('scheduled reconcile not started', failed);
+    logger.info('scheduled reconcile', {
+      started: outcome.started.length,
+      skipped: outcome.skipped.length,
+      failed: outcome.failed.length,
+    });
+    return outcome;
+  };
+}
+
+/**
+ * Wraps an inner function for Lambda: middy, Powertools context in every
+ * log line, and with `metrics` the stored metrics flushed after each call.
+ */
+export function lambda<T>(inner: (event: unknown) => Promise<T>, metrics?: Metrics) {
+  const handler = middy(inner).use(injectLambdaContext(logger));
+  return metrics ? handler.use(logMetrics(metrics)) : handler;
 }
 
 /** A handler whose dependencies are built on first use (cold start), not at import. */
-export function lazy<T>(build: () => (event: unknown) => Promise<T>) {
+export function lazy<T>(build: () => (event: unknown) => Promise<T>, metrics?: Metrics) {
   let built: ReturnType<typeof lambda<T>> | undefined;
   return (event: unknown, context: Parameters<ReturnType<typeof lambda<T>>>[1]) => {
-    built ??= lambda(build());
+    built ??= lambda(build(), metrics);
     return built(event, context);
   };
 }

@@ -17,6 +17,7 @@ import type { ApplyDeps } from './sync/apply.ts';
 import { DeleteBudget } from './sync/delete-budget.ts';
 import type { PlanDeps } from './sync/plan.ts';
 import { taskConfigFromEnv } from './tasks/config.ts';
+import type { TaskControlDeps } from './tasks/control.ts';
 import { stepFunctionsTaskStarter } from './tasks/sfn-starter.ts';
 import type { TaskDeps } from './tasks/steps.ts';
 
@@ -112,6 +113,14 @@ function taskControl(adapters: Adapters, env: NodeJS.ProcessEnv): ControlDeps['t
     associations: adapters.associations,
     startTask: stepFunctionsTaskStarter({ client: new SFNClient({}), stateMachineArn }),
   };
+}
+
+/** The scheduled sweep's task API (functions/schedule.ts); the machine's ARN is required there. */
+export function taskControlDeps(adapters: Adapters, env = process.env): TaskControlDeps {
+  const tasks = taskControl(adapters, env);
+  if (!tasks)
+    throw new Error('BUCKETLINK_TASK_MACHINE_ARN is not set: the schedule has no task machine to start');
+  return tasks;
 }
 
 export function controlDeps(config: Config, adapters: Adapters, env = process.env): ControlDeps {

@@ -17,6 +17,7 @@ import type { ApplyResult, Association } from '../core/types.ts';
 import { applyFunction, controlFunction, planFunction, summarizeFunction } from '../handlers.ts';
 import { logger } from '../log.ts';
 import type { PlanOutput } from '../sync/plan.ts';
+import { failureReason } from '../sync/summarize.ts';
 import { createTask } from '../tasks/control.ts';
 import { LocalTaskRunner } from '../tasks/local-runner.ts';
 import { applyDeps, controlDeps, createAdapters, planDeps, taskDeps } from '../wiring.ts';
@@ -117,7 +118,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
       SummarizeFunctionArn: async (event) => {
         for (const result of (event as { results: ApplyResult[] }).results) {
           if (result.outcome === 'failed')
-            status.observeResult({ ...result, message: lambdaErrorMessage(result.message) });
+            status.observeResult({ ...result, message: failureReason(result.message) });
         }
         return summarize(event);
       },
@@ -259,15 +260,6 @@ async function markAvailable(
   const current = await associations.get(associationId);
   if (current?.lifecycle === 'CREATING') await setLifecycle(current, 'AVAILABLE', { associations });
   await refresh();
-}
-
-/** The ASL's Catch holds Lambda's error JSON as Cause; show its message. */
-function lambdaErrorMessage(cause: string | undefined): string | undefined {
-  try {
-    return (JSON.parse(cause ?? '') as { errorMessage?: string }).errorMessage ?? cause;
-  } catch {
-    return cause;
-  }
 }
 
 /**

@@ -13,6 +13,11 @@ const LEDGER = ['LedgerTable', 'LedgerTable/index/byIno'];
 const BUCKETS = ['s3:::data-*', 's3:::logs'];
 const OBJECTS = ['s3:::data-*/*', 's3:::logs/*'];
 const ACCESS_POINT = [CI_PARAMS.fileSystemAccessPointArn];
+const MANIFESTS = ['TasksBucket/manifests/*'];
+const TASK_MACHINE = ['RepositoryTaskStateMachine'];
+/** The task machine's own ARNs, spelled out in its role (CloudFormation `Fn::Sub`, read by resourceName). */
+const TASK_MACHINE_ARN = `states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:bucketlink-ci-repository-task`;
+const TASK_EXECUTIONS = `states:\${AWS::Region}:\${AWS::AccountId}:execution:bucketlink-ci-repository-task/*`;
 
 const EXPECTED_ACTIONS: Record<string, Record<string, string[]>> = {
   // plan: the ledger row of each path (echo check) and the association list.
@@ -37,24 +42,53 @@ const EXPECTED_ACTIONS: Record<string, Record<string, string[]>> = {
   },
   // summarize: pure; logs only.
   SummarizeLambdaFunction: {},
-  // control: association CRUD, clearing a ledger, HeadBucket, bucket notifications, the sentinel on the mount.
+  // control: association CRUD, clearing a ledger, HeadBucket, bucket notifications, the sentinel on the mount,
+  // and tasks: create/describe/cancel in the tasks table, StartExecution of the task machine.
   ControlLambdaFunction: {
-    'dynamodb:GetItem': ['AssociationsTable'],
-    'dynamodb:PutItem': ['AssociationsTable'],
+    'dynamodb:GetItem': ['AssociationsTable', 'TasksTable'],
+    'dynamodb:PutItem': ['AssociationsTable', 'TasksTable'],
+    'dynamodb:UpdateItem': ['TasksTable'],
     'dynamodb:DeleteItem': [...LEDGER, 'AssociationsTable'].sort(),
-    'dynamodb:Scan': ['AssociationsTable'],
+    'dynamodb:Scan': ['AssociationsTable', 'TasksTable'],
     'dynamodb:Query': LEDGER,
     'dynamodb:BatchWriteItem': LEDGER,
     's3:ListBucket': BUCKETS,
     's3:GetBucketNotification': BUCKETS,
     's3:PutBucketNotification': BUCKETS,
+    'states:StartExecution': TASK_MACHINE,
     'elasticfilesystem:ClientMount': ACCESS_POINT,
     'elasticfilesystem:ClientWrite': ACCESS_POINT,
+  },
+  // list: Start (task → EXECUTING, total; HeadBucket + counting listing; walk → manifest upload) and
+  // Prepare (task lifecycle, association, stat on the mount). Reads the file system only.
+  ListLambdaFunction: {
+    'dynamodb:GetItem': ['AssociationsTable', 'TasksTable'],
+    'dynamodb:UpdateItem': ['TasksTable'],
+    's3:ListBucket': BUCKETS,
+    's3:PutObject': MANIFESTS,
+    's3:AbortMultipartUpload': MANIFESTS,
+    'elasticfilesystem:ClientMount': ACCESS_POINT,
+  },
+  // report: Tally (counters, failure parts) and Finish (lifecycle, failures.csv in the report path, drop the manifest).
+  ReportLambdaFunction: {
+    'dynamodb:GetItem': ['TasksTable'],
+    'dynamodb:PutItem': ['TasksTable'],
+    'dynamodb:UpdateItem': ['TasksTable'],
+    's3:PutObject': OBJECTS,
+    's3:AbortMultipartUpload': OBJECTS,
+    's3:DeleteObject': MANIFESTS,
+  },
+  // schedule: list associations and running tasks, create a RECONCILE task each, start it.
+  ScheduleLambdaFunction: {
+    'dynamodb:GetItem': ['AssociationsTable', 'TasksTable'],
+    'dynamodb:Scan': ['AssociationsTable', 'TasksTable'],
+    'dynamodb:PutItem': ['TasksTable'],
+    'states:StartExecution': TASK_MACHINE,
   },
 };
 
 /** Functions on the EFS mount, hence in the VPC with the VPC access managed policy. */
-const IN_VPC = new Set(['ApplyLambdaFunction', 'ControlLambdaFunction']);
+const IN_VPC = new Set(['ApplyLambdaFunction', 'ControlLambdaFunction', 'ListLambdaFunction']);
 
 describe.skipIf(!templatePresent)('packaged template: one least-privilege role per function', () => {
   const template = templatePresent ? loadTemplate() : { Resources: {}, Outputs: {} };
@@ -150,5 +184,30 @@ describe.skipIf(!templatePresent)('packaged template: one least-privilege role p
       'sqs:GetQueueAttributes': ['BufferQueue'],
       'states:StartSyncExecution': ['SyncStateMachine'],
     });
+  });
+
+  it('lets the task machine invoke its functions, run its own Distributed Map children and read their items', () => {
+    expect(allowedActions(template.Resources.RepositoryTaskStateMachineRole!)).toEqual({
+      'lambda:InvokeFunction': ['ApplyLambdaFunction', 'ListLambdaFunction', 'ReportLambdaFunction'],
+      // Step Functions' documented Distributed Map policy: start child executions of itself, watch and stop them.
+      'states:StartExecution': [TASK_MACHINE_ARN],
+      'states:DescribeExecution': [TASK_EXECUTIONS],
+      'states:StopExecution': [TASK_EXECUTIONS],
+      // ItemReaders: the walk manifest (s3:getObject) and the association buckets (s3:listObjectsV2).
+      's3:GetObject': MANIFESTS,
+      's3:ListBucket': BUCKETS,
+    });
+    // The spelled-out ARN is the machine's own name (a Ref would be circular).
+    expect(template.Resources.RepositoryTaskStateMachine!.Properties.StateMachineName).toBe(
+      TASK_MACHINE_ARN.split(':').pop(),
+    );
+  });
+
+  it('lets the scheduler invoke only the schedule function', () => {
+    const role = template.Resources.ReconcileScheduleRole!;
+    expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({
+      Service: 'scheduler.amazonaws.com',
+    });
+    expect(allowedActions(role)).toEqual({ 'lambda:InvokeFunction': ['ScheduleLambdaFunction'] });
   });
 });

@@ -9,6 +9,8 @@ import { parseBucketSelectors } from '../../src/adapters/notifications.ts';
 import { tableDefinitions } from '../../src/adapters/tables.ts';
 import { configFromEnv } from '../../src/config.ts';
 import { AGENT_RULE_PATTERN, S3_RULE_PATTERN } from '../../src/local/rules.ts';
+import { taskConfigFromEnv } from '../../src/tasks/config.ts';
+import { manifestKey } from '../../src/tasks/steps.ts';
 import {
   CI_PARAMS,
   loadTemplate,
@@ -24,6 +26,7 @@ const params = require('../../deploy/params.cjs') as {
   MAX_BATCH_SIZE: number;
   WORST_RECORD_BYTES: number;
   STATE_INPUT_LIMIT_BYTES: number;
+  scheduleExpression(text: string): string;
 };
 
 /** Machines deployed from statemachines/*.asl.json: file → logical id, type, function placeholders. */
@@ -38,7 +41,25 @@ const STATE_MACHINES = [
       SummarizeFunctionArn: 'SummarizeLambdaFunction',
     },
   },
+  {
+    file: 'repository-task.asl.json',
+    id: 'RepositoryTaskStateMachine',
+    type: 'STANDARD',
+    substitutions: {
+      ListFunctionArn: 'ListLambdaFunction',
+      ApplyFunctionArn: 'ApplyLambdaFunction',
+      ReportFunctionArn: 'ReportLambdaFunction',
+    },
+  },
 ];
+
+/** Which functions get which task settings (src/tasks/config.ts reads them). */
+const TASK_ENV: Record<string, { bucket?: string; machine?: string }> = {
+  Control: { machine: 'RepositoryTaskStateMachine' },
+  Schedule: { machine: 'RepositoryTaskStateMachine' },
+  List: { bucket: 'TasksBucket' },
+  Report: { bucket: 'TasksBucket' },
+};
 
 const VPC_ENDPOINTS = [
   // [logical id, type, service]
@@ -60,6 +81,7 @@ const ALARMS = [
   // [logical id, namespace, metric, dimension, the resource it watches]
   ['DeadLetterAlarm', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', 'DeadLetterQueue'],
   ['FailedExecutionsAlarm', 'AWS/States', 'ExecutionsFailed', 'StateMachineArn', 'SyncStateMachine'],
+  ['FailedTasksAlarm', 'AWS/States', 'ExecutionsFailed', 'StateMachineArn', 'RepositoryTaskStateMachine'],
   ['OldestBufferedEventAlarm', 'AWS/SQS', 'ApproximateAgeOfOldestMessage', 'QueueName', 'BufferQueue'],
 ] as const;
 
@@ -213,7 +235,7 @@ describe.skipIf(!templatePresent)('packaged template', () => {
     expect(resources.ControlLambdaFunction!.Properties.FunctionName).toBe('bucketlink-ci-control');
   });
 
-  it.each(['Plan', 'Apply', 'Summarize', 'Control'])(
+  it.each(['Plan', 'Apply', 'Summarize', 'Control', 'List', 'Report', 'Schedule'])(
     '%s runs on nodejs22.x with an environment src/config.ts reads',
     (name) => {
       const fn = resources[`${name}LambdaFunction`]!.Properties;
@@ -231,10 +253,51 @@ describe.skipIf(!templatePresent)('packaged template', () => {
       expect(config.fileSystemRoot).toBe('/mnt/fs');
       expect(config.restoreOwner).toBe(false);
       expect(env.BUCKETLINK_RULE_BUCKETS).toBe(name === 'Control' ? CI_PARAMS.buckets : undefined);
+      const tasks = taskConfigFromEnv(env);
+      const expected = TASK_ENV[name];
+      expect(env.BUCKETLINK_TASKS_BUCKET).toBe(expected?.bucket);
+      if (expected?.bucket) expect(tasks.manifestBucket).toBe(expected.bucket);
+      expect(tasks.stateMachineArn).toBe(expected?.machine);
     },
   );
 
-  it.each(['plan', 'apply', 'summarize', 'control'])(
+  it('keeps walk manifests in a private, encrypted bucket where stray ones expire', () => {
+    const bucket = resources.TasksBucket!;
+    expect(bucket.Type).toBe('AWS::S3::Bucket');
+    expect(Object.values(bucket.Properties.PublicAccessBlockConfiguration)).toEqual([true, true, true, true]);
+    const [rule, ...more] = bucket.Properties.LifecycleConfiguration.Rules;
+    expect(more).toEqual([]);
+    // The prefix manifestKey() writes under, so the rule and the IAM resources cover exactly the manifests.
+    expect(`${rule.Prefix}x.jsonl`).toBe(manifestKey('x'));
+    expect(rule.ExpirationInDays).toBeGreaterThan(0);
+  });
+
+  it('starts a RECONCILE sweep on the `reconcileSchedule` parameter through the schedule function', () => {
+    const schedule = resources.ReconcileSchedule!;
+    expect(schedule.Type).toBe('AWS::Scheduler::Schedule');
+    expect(schedule.Properties.ScheduleExpression).toBe('rate(1 day)');
+    expect(schedule.Properties.State).toBe('ENABLED');
+    const target = schedule.Properties.Target;
+    expect(resourceName(target.Arn)).toBe('ScheduleLambdaFunction');
+    expect(resourceName(target.RoleArn)).toBe('ReconcileScheduleRole');
+    // The input the schedule function's schema accepts.
+    expect(JSON.parse(target.Input)).toEqual({ type: 'RECONCILE' });
+  });
+
+  it.each([
+    ['rate(1 day)', true],
+    ['rate(30 minutes)', true],
+    ['cron(0 3 * * ? *)', true],
+    ['rate(0 days)', false],
+    ['every day', false],
+    ['cron(0 3 * * ?)', false],
+  ])('checks the schedule expression %s at package time (valid: %s)', (expression, valid) => {
+    const check = () => params.scheduleExpression(expression);
+    if (valid) expect(check()).toBe(expression);
+    else expect(check).toThrow(/reconcileSchedule/);
+  });
+
+  it.each(['plan', 'apply', 'summarize', 'control', 'list', 'report', 'schedule'])(
     'bundles functions/%s.ts into a loadable handler',
     (name) => {
       const out = mkdtempSync(join(tmpdir(), 'bucketlink-bundle-'));
