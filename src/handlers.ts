@@ -43,6 +43,8 @@ const summarizeInput = z.object({
   /** Optional, for the Lag metric: the batch's message ids and their SQS SentTimestamps, in batch order. */
   messageIds: z.array(z.string()).optional(),
   sentTimestamps: z.array(z.string()).optional(),
+  /** Echoes plan dropped, by association. */
+  echoes: z.record(z.string(), z.number().int().nonnegative()).optional(),
 });
 
 function parse<T extends z.ZodType>(schema: T, event: unknown): z.output<T> {
@@ -141,7 +143,10 @@ export function summarizeFunction(options: { metrics?: Metrics } = {}) {
     }
     if (options.metrics) {
       const sent = sentTimes(input.messageIds, input.sentTimestamps);
-      publishBatchMetrics(options.metrics, batchMetrics(results, input.failures, sent));
+      publishBatchMetrics(
+        options.metrics,
+        batchMetrics(results, input.failures, sent, Date.now(), input.echoes),
+      );
     }
     return summarizeBatch(results, input.failures);
   };

@@ -32,6 +32,11 @@ export interface PlanOutput {
   rejected: Array<PlanFailure & { key: string }>;
   /** Counts of events that needed no work. */
   dropped: { uncovered: number; echoes: number; policy: number };
+  /** Echoes dropped, by association (the EchoesSkipped metric). */
+  echoes: Record<string, number>;
+  /** Every message of the batch and its SQS SentTimestamp ('' if none), in batch order: the Lag metric. */
+  messageIds: string[];
+  sentTimestamps: string[];
 }
 
 export interface PlanDeps {
@@ -66,6 +71,9 @@ export async function planBatch(records: PipeRecord[], deps: PlanDeps): Promise<
     failures: [],
     rejected: [],
     dropped: { uncovered: 0, echoes: 0, policy: 0 },
+    echoes: {},
+    messageIds: records.map((record) => record.messageId),
+    sentTimestamps: records.map((record) => record.attributes?.SentTimestamp ?? ''),
   };
   const associations = await deps.listAssociations();
   const candidates: Candidate[] = [];
@@ -83,7 +91,9 @@ export async function planBatch(records: PipeRecord[], deps: PlanDeps): Promise<
   const byPath = new Map<string, WorkItem>();
   for (const [index, candidate] of paired.entries()) {
     if (echoes.has(index)) {
+      const { associationId } = candidate.association;
       output.dropped.echoes++;
+      output.echoes[associationId] = (output.echoes[associationId] ?? 0) + 1;
       continue;
     }
     const id = `${candidate.association.associationId}\u0000${candidate.path}`;

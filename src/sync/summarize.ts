@@ -57,6 +57,8 @@ export function batchMetrics(
   failures: PlanFailure[],
   sent: SentTimes = new Map(),
   nowMs: number = Date.now(),
+  /** Echoes `plan` dropped before any apply, by association. */
+  planEchoes: Record<string, number> = {},
 ): BatchMetrics {
   const byAssociation = new Map<string, AssociationMetrics>();
   const of = (associationId: string) => {
@@ -67,6 +69,7 @@ export function batchMetrics(
     }
     return entry;
   };
+  for (const [associationId, count] of Object.entries(planEchoes)) of(associationId).echoesSkipped += count;
   for (const result of results) {
     const entry = of(result.associationId);
     if (result.outcome === 'done') {

@@ -63,6 +63,7 @@ describe('plan drops the echo of a synced file, keeps real changes', () => {
     const output = await plan(await reported('a.txt'));
     expect(output.items).toEqual([]);
     expect(output.dropped.echoes).toBe(1);
+    expect(output.echoes).toEqual({ [association.associationId]: 1 });
     // The report taken before the export saw the same stat, so it is dropped too.
     expect((await plan(before)).dropped.echoes).toBe(1);
   });
