@@ -3,13 +3,16 @@ import {
   copyFile,
   type FileHandle,
   link,
+  lstat,
   lutimes,
   open,
+  opendir,
   readlink,
   symlink,
   unlink,
   utimes,
 } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FsState } from '../core/types.ts';
 import { errnoOf, nsToSeconds } from './fs-paths.ts';
@@ -71,4 +74,28 @@ export async function linkOrCopyExclusive(abs: string, conflictAbs: string, curr
   }
   await copyFile(abs, conflictAbs, constants.COPYFILE_EXCL);
   await utimes(conflictAbs, mtime, mtime);
+}
+
+/**
+ * A conflict copy already made of the inode at `abs`: a hard link to it
+ * beside it under a `.conflict-` name (what `linkOrCopyExclusive` makes).
+ * A KEEP_BOTH retried after its import failed finds the copy it made the
+ * first time. Only looked for when the inode has more than one link.
+ * Returns the copy's name in the directory, or undefined.
+ */
+export async function findLinkedCopy(abs: string): Promise<string | undefined> {
+  const stats = await lstat(abs, { bigint: true });
+  if (stats.nlink < 2n) return undefined;
+  const name = basename(abs);
+  const dir = await opendir(dirname(abs));
+  try {
+    for (let entry = await dir.read(); entry; entry = await dir.read()) {
+      if (entry.name === name || !entry.name.includes('.conflict-')) continue;
+      const other = await lstat(join(dirname(abs), entry.name), { bigint: true }).catch(() => undefined);
+      if (other?.ino === stats.ino && other.dev === stats.dev) return entry.name;
+    }
+    return undefined;
+  } finally {
+    await dir.close();
+  }
 }

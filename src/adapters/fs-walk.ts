@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { SyncError } from '../core/errors.ts';
 import type { FsState } from '../core/types.ts';
 import { errnoOf, fsStateOf, isAbsent, isInternalName } from './fs-paths.ts';
+import { sweepStaleTemp, type TempSweep, tempSweep } from './fs-sweep.ts';
 
 /** Entries per page: about one DynamoDB-sized batch of work, and a bound on memory. */
 export const WALK_PAGE_SIZE = 1000;
@@ -19,11 +20,15 @@ interface WalkEntry {
  * the tree is. A directory's `hasChildren` is known by peeking at its first
  * child before the directory itself is emitted.
  */
-async function* visit(abs: string, rel: string, tempPrefix: string): AsyncGenerator<WalkEntry> {
+async function* visit(abs: string, rel: string, sweep: TempSweep): AsyncGenerator<WalkEntry> {
   const dir = await opendir(abs);
   try {
     for (let entry = await dir.read(); entry; entry = await dir.read()) {
-      if (isInternalName(entry.name, tempPrefix, rel === '')) continue;
+      if (isInternalName(entry.name, sweep.prefix, rel === '')) {
+        // A killed import's temp file: never listed, removed once it is stale.
+        if (!entry.isDirectory()) await sweepStaleTemp(abs, entry.name, sweep);
+        continue;
+      }
       const childAbs = join(abs, entry.name);
       const childRel = rel ? `${rel}/${entry.name}` : entry.name;
       let stats: BigIntStats;
@@ -43,7 +48,7 @@ async function* visit(abs: string, rel: string, tempPrefix: string): AsyncGenera
         yield { path: childRel, state };
         continue;
       }
-      const children = visit(childAbs, childRel, tempPrefix);
+      const children = visit(childAbs, childRel, sweep);
       let first: IteratorResult<WalkEntry>;
       try {
         first = await children.next();
@@ -66,13 +71,21 @@ async function* visit(abs: string, rel: string, tempPrefix: string): AsyncGenera
   }
 }
 
-/** Every entry below `root` in pages of at most WALK_PAGE_SIZE; the sentinel and temp files are left out. */
-export async function* walkTree(root: string, tempPrefix: string): AsyncGenerator<WalkEntry[]> {
+/**
+ * Every entry below `root` in pages of at most WALK_PAGE_SIZE; the sentinel
+ * and temp files are left out, and temp files older than the sweep's grace
+ * period are removed on the way (src/adapters/fs-sweep.ts).
+ */
+export async function* walkTree(
+  root: string,
+  tempPrefix: string,
+  sweep: TempSweep = tempSweep({ prefix: tempPrefix }),
+): AsyncGenerator<WalkEntry[]> {
   let entries: AsyncGenerator<WalkEntry>;
   try {
     const stats = await lstat(root);
     if (!stats.isDirectory()) throw new SyncError('FileSystemRootMissing', `${root} is not a directory`);
-    entries = visit(root, '', tempPrefix);
+    entries = visit(root, '', { ...sweep, prefix: tempPrefix });
   } catch (error) {
     if (!isAbsent(error)) throw error;
     // An empty listing would read as "everything was deleted"; an absent root must not.

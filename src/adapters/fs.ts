@@ -15,9 +15,10 @@ import {
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ObjectTypeMismatchError, SourceChangedError, SyncError } from '../core/errors.ts';
+import { joinPath, parentPath } from '../core/mapping.ts';
 import type { FsState } from '../core/types.ts';
 import { md5Of, openForExport } from './fs-export.ts';
-import { drainInto, linkOrCopyExclusive, removeQuietly, syncDirectory } from './fs-io.ts';
+import { drainInto, findLinkedCopy, linkOrCopyExclusive, removeQuietly, syncDirectory } from './fs-io.ts';
 import {
   assertRealParent,
   ensureParents,
@@ -30,6 +31,7 @@ import {
   SENTINEL_NAME,
   sameFsState,
 } from './fs-paths.ts';
+import { TEMP_PREFIX, type TempSweep, tempSweep } from './fs-sweep.ts';
 import { walkTree } from './fs-walk.ts';
 import type { ExportRead, FileTree, FileWriteMeta } from './ports.ts';
 
@@ -38,6 +40,10 @@ export interface LocalFileTreeOptions {
   restoreOwner?: boolean;
   /** Name prefix of in-flight temp files; walks and emptiness checks ignore them. */
   tempPrefix?: string;
+  /** Age (by mtime) past which a walk removes a temp file as left by a killed import. Default 1 hour. */
+  tempGraceMs?: number;
+  /** The clock that ages temp files (tests move it). */
+  now?: () => number;
 }
 
 const PERMISSION_BITS = 0o7777;
@@ -50,10 +56,12 @@ const PERMISSION_BITS = 0o7777;
 export class LocalFileTree implements FileTree {
   readonly #restoreOwner: boolean;
   readonly #tempPrefix: string;
+  readonly #sweep: TempSweep;
 
   constructor(options: LocalFileTreeOptions = {}) {
     this.#restoreOwner = options.restoreOwner ?? process.getuid?.() === 0;
-    this.#tempPrefix = options.tempPrefix ?? '.bucketlink-tmp-';
+    this.#tempPrefix = options.tempPrefix ?? TEMP_PREFIX;
+    this.#sweep = tempSweep({ prefix: this.#tempPrefix, graceMs: options.tempGraceMs, now: options.now });
   }
 
   /** lstat of `path`; undefined when absent. Throws SymlinkInPath when a parent is a link. */
@@ -218,18 +226,23 @@ export class LocalFileTree implements FileTree {
   /**
    * Keeps the file-system side of a conflict under `conflictPath` without ever
    * replacing anything there: a hard link fails with EEXIST on a taken name.
-   * Where hard links are impossible, an exclusive copy does the same.
+   * Where hard links are impossible, an exclusive copy does the same. A copy
+   * made of this very inode before (a retried conflict) is reused: returns
+   * the path the version is kept under.
    */
-  async preserve(root: string, path: string, conflictPath: string): Promise<void> {
+  async preserve(root: string, path: string, conflictPath: string): Promise<string> {
     const abs = resolveInside(root, path);
     const conflictAbs = resolveInside(root, conflictPath);
     const current = (await parentsAreDirectories(root, path)) ? await lstatState(abs, path) : undefined;
     if (!current) throw new SourceChangedError(`${path} vanished before it could be preserved`);
     if (current.kind === 'dir')
       throw new SyncError('InvalidPath', `${path} is a directory; only files are preserved`);
+    const earlier = await findLinkedCopy(abs);
+    if (earlier) return joinPath(parentPath(path), earlier);
     await ensureParents(root, conflictPath);
     await assertRealParent(root, conflictPath);
     await linkOrCopyExclusive(abs, conflictAbs, current);
+    return conflictPath;
   }
 
   async md5(root: string, path: string): Promise<string> {
@@ -239,7 +252,7 @@ export class LocalFileTree implements FileTree {
   }
 
   walk(root: string): AsyncIterable<Array<{ path: string; state: FsState }>> {
-    return walkTree(root, this.#tempPrefix);
+    return walkTree(root, this.#tempPrefix, this.#sweep);
   }
 
   #tempName(): string {

@@ -99,10 +99,13 @@ export interface FileTree {
   symlink(root: string, path: string, target: string, expect: FsState | undefined): Promise<FsState>;
   /** Re-stat, compare with `expect`, then unlink (or rmdir an empty directory); prunes emptied parents when asked. */
   remove(root: string, path: string, expect: FsState, options?: { pruneParents?: boolean }): Promise<void>;
-  /** Keep the file-system version of a conflict under `conflictPath`, created exclusively. */
-  preserve(root: string, path: string, conflictPath: string): Promise<void>;
+  /**
+   * Keep the file-system version of a conflict under `conflictPath`, created exclusively;
+   * returns where it is kept (an earlier copy of the same file, when a conflict is retried).
+   */
+  preserve(root: string, path: string, conflictPath: string): Promise<string>;
   md5(root: string, path: string): Promise<string>;
-  /** Every entry below root (the sentinel and temp files excluded), in pages. */
+  /** Every entry below root (the sentinel and temp files excluded; stale temp files removed), in pages. */
   walk(root: string): AsyncIterable<Array<{ path: string; state: FsState }>>;
 }
 

@@ -179,7 +179,9 @@ async function syncPath(
 }
 
 function mergeSynced(previous: Synced, next: Synced): Synced {
-  return { write: next.write ?? previous.write, result: { ...previous.result, ...next.result } };
+  // `null` (drop the row) is a write: `??` would turn it into "leave the row".
+  const write = next.write !== undefined ? next.write : previous.write;
+  return { write, result: { ...previous.result, ...next.result } };
 }
 
 interface Sides {
@@ -262,13 +264,14 @@ async function keepBoth(
   deps: ApplyDeps,
   done: (t: Transferred) => Synced,
 ): Promise<Synced> {
-  const keptAs = conflictPath(item.path, {
+  const proposed = conflictPath(item.path, {
     now: new Date((deps.now ?? Date.now)()),
     origin: deps.host,
     random4: randomBytes(2).toString('hex'),
   });
-  pathToKey(keptAs, side.location.prefix, fs!.kind);
-  await side.tree.preserve(side.root, item.path, keptAs);
+  pathToKey(proposed, side.location.prefix, fs!.kind);
+  // A retry (the import below failed once) gets the copy it made before, not a second one.
+  const keptAs = await side.tree.preserve(side.root, item.path, proposed);
   // The extra link moved the file's ctime: expect what is there now, if it is still the same file.
   const linked = await side.tree.stat(side.root, item.path);
   if (!linked || linked.ino !== fs!.ino || linked.mtimeNs !== fs!.mtimeNs || linked.size !== fs!.size) {

@@ -2,6 +2,7 @@ import type { Dirent } from 'node:fs';
 import { lstat, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAbsent, isInternalName } from '../adapters/fs-paths.ts';
+import { sweepStaleTemp, type TempSweep, tempSweep } from '../adapters/fs-sweep.ts';
 import { SyncError } from '../core/errors.ts';
 import type { NodeKind } from '../core/types.ts';
 
@@ -10,9 +11,6 @@ export interface ManifestEntry {
   path: string;
   kind: NodeKind;
 }
-
-/** The prefix of bucketlink's in-flight temp files (LocalFileTree's default). */
-const TEMP_PREFIX = '.bucketlink-tmp-';
 
 function kindOf(entry: Dirent): NodeKind {
   if (entry.isDirectory()) return 'dir';
@@ -28,7 +26,7 @@ function kindOf(entry: Dirent): NodeKind {
  * readdir calls, not a million stats (apply stats each path anyway). One
  * open directory handle per level keeps memory flat however wide the tree.
  */
-async function* visit(abs: string, rel: string): AsyncGenerator<ManifestEntry> {
+async function* visit(abs: string, rel: string, sweep: TempSweep): AsyncGenerator<ManifestEntry> {
   let dir: Awaited<ReturnType<typeof opendir>>;
   try {
     dir = await opendir(abs);
@@ -39,27 +37,35 @@ async function* visit(abs: string, rel: string): AsyncGenerator<ManifestEntry> {
   }
   try {
     for (let entry = await dir.read(); entry; entry = await dir.read()) {
-      if (isInternalName(entry.name, TEMP_PREFIX, rel === '')) continue;
+      if (isInternalName(entry.name, sweep.prefix, rel === '')) {
+        // A killed import's temp file: never listed, removed once it is stale (src/adapters/fs-sweep.ts).
+        if (!entry.isDirectory()) await sweepStaleTemp(abs, entry.name, sweep);
+        continue;
+      }
       const path = rel ? `${rel}/${entry.name}` : entry.name;
       const kind = kindOf(entry);
       yield { path, kind };
-      if (kind === 'dir') yield* visit(join(abs, entry.name), path);
+      if (kind === 'dir') yield* visit(join(abs, entry.name), path, sweep);
     }
   } finally {
     await dir.close();
   }
 }
 
-/** Walks `root` (or only `paths` below it), in pages of at most `pageSize` entries. */
+/**
+ * Walks `root` (or only `paths` below it), in pages of at most `pageSize`
+ * entries, removing stale temp files on the way.
+ */
 export async function* walkManifest(
   root: string,
   paths: string[],
   pageSize = 1000,
+  sweep: TempSweep = tempSweep(),
 ): AsyncGenerator<ManifestEntry[]> {
   const starts = paths.length ? paths : [''];
   let page: ManifestEntry[] = [];
   for (const start of starts) {
-    const entries = start === '' ? visit(root, '') : narrowed(root, start);
+    const entries = start === '' ? visit(root, '', sweep) : narrowed(root, start, sweep);
     for await (const entry of entries) {
       page.push(entry);
       if (page.length >= pageSize) {
@@ -72,7 +78,7 @@ export async function* walkManifest(
 }
 
 /** One `--paths` entry: itself, and its subtree when it is a directory. */
-async function* narrowed(root: string, start: string): AsyncGenerator<ManifestEntry> {
+async function* narrowed(root: string, start: string, sweep: TempSweep): AsyncGenerator<ManifestEntry> {
   let stats: Awaited<ReturnType<typeof lstat>>;
   try {
     stats = await lstat(join(root, start));
@@ -82,7 +88,7 @@ async function* narrowed(root: string, start: string): AsyncGenerator<ManifestEn
   }
   const kind: NodeKind = stats.isDirectory() ? 'dir' : stats.isSymbolicLink() ? 'symlink' : 'file';
   yield { path: start, kind };
-  if (kind === 'dir') yield* visit(join(root, start), start);
+  if (kind === 'dir') yield* visit(join(root, start), start, sweep);
 }
 
 /** Refuses a walk of a root that is not there: an empty manifest would read as "everything was deleted". */

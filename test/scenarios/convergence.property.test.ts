@@ -1,10 +1,9 @@
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
 import { type Case, type CaseStats, caseArbitrary, runCase } from './convergence.ts';
 import regressions from './regressions.json' with { type: 'json' };
-import { World } from './world.ts';
+import { startWorld, type World } from './world.ts';
 
 /**
  * Guarantees 1–3 of the README's Semantics, tried hard: random operations on
@@ -19,11 +18,23 @@ import { World } from './world.ts';
  * BUCKETLINK_FORGET_BASE=1 hands apply a ledger with no merge base, to show
  * the property fails without it.
  */
-/** The seed `npm test` replays. */
-const CI_SEED = 20261124;
 const soakRuns = Number(process.env.BUCKETLINK_SOAK_RUNS ?? 0);
 const runs = soakRuns > 0 ? soakRuns : 8;
 const soakMinutes = Number(process.env.BUCKETLINK_SOAK_MINUTES ?? 0);
+const soaking = soakRuns > 0 || soakMinutes > 0;
+/** Every run draws a fresh seed unless one is given; it is printed, and a failure names it. */
+const seed = process.env.BUCKETLINK_SEED
+  ? Number(process.env.BUCKETLINK_SEED)
+  : (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
+
+/** A kept failure: one shrunk case, or a seed whose first `runs` cases failed (state carried between cases). */
+type Regression = { name: string; case: Case } | { name: string; seed: number; runs: number };
+const kept = regressions as Regression[];
+const keptCases = kept.filter((r): r is Extract<Regression, { case: Case }> => 'case' in r);
+// A seed replay costs as much as its cases: the longer ones only run in a soak.
+const keptSeeds = kept.filter(
+  (r): r is Extract<Regression, { seed: number }> => 'seed' in r && (soaking || r.runs <= 8),
+);
 
 describe('convergence under faults (model-based)', () => {
   let stack: Stack;
@@ -31,42 +42,18 @@ describe('convergence under faults (model-based)', () => {
 
   beforeAll(async () => {
     stack = await startStack();
-    await stack.createBucket('alpha');
-    await stack.createBucket('beta');
-    const alpha = await stack.associate('/alpha', 's3://alpha/');
-    const beta = await stack.associate('/beta', 's3://beta/data/');
-    world = new World(
-      stack,
-      [
-        {
-          association: alpha,
-          side: { fileSystemPath: '/alpha', root: join(stack.root, 'alpha'), bucket: 'alpha', prefix: '' },
-        },
-        {
-          association: beta,
-          side: { fileSystemPath: '/beta', root: join(stack.root, 'beta'), bucket: 'beta', prefix: 'data/' },
-        },
-      ],
-      { forgetBase: process.env.BUCKETLINK_FORGET_BASE === '1' },
-    );
+    world = await startWorld(stack, { forgetBase: process.env.BUCKETLINK_FORGET_BASE === '1' });
   });
   afterAll(async () => {
     await stack?.close();
   });
 
-  it.each(regressions as Array<{ name: string; case: Case }>)(
-    'still converges on regression case $name',
-    async ({ case: testCase }) => {
-      await runCase(world, testCase);
-    },
-  );
-
-  it(
-    `converges, loses nothing and stops moving data over ${runs} random cases`,
-    async () => {
-      let longest = 0;
-      let passed = 0;
-      const total: CaseStats = { operations: 0, conflicts: 0, transfers: 0 };
+  /** Runs `numRuns` cases drawn from `from`; returns what they did. */
+  async function property(from: number, numRuns: number, minutes = 0) {
+    let longest = 0;
+    let passed = 0;
+    const total: CaseStats = { operations: 0, conflicts: 0, transfers: 0 };
+    try {
       await fc.assert(
         fc.asyncProperty(caseArbitrary, async (testCase) => {
           const stats = await runCase(world, testCase);
@@ -77,23 +64,42 @@ describe('convergence under faults (model-based)', () => {
           total.transfers += stats.transfers;
         }),
         {
-          numRuns: runs,
-          // CI replays one fixed seed, so a red run means a regression, not a new draw; the soak
-          // draws fresh seeds (an open soak failure is described in README "Semantics").
-          seed: process.env.BUCKETLINK_SEED
-            ? Number(process.env.BUCKETLINK_SEED)
-            : soakRuns || soakMinutes
-              ? Date.now() ^ (Math.random() * 2 ** 31)
-              : CI_SEED,
+          numRuns,
+          seed: from,
           // A soak may be bounded by time instead: the cases run so far must all have passed.
-          ...(soakMinutes > 0
-            ? { interruptAfterTimeLimit: soakMinutes * 60_000, markInterruptAsFailure: false }
+          ...(minutes > 0
+            ? { interruptAfterTimeLimit: minutes * 60_000, markInterruptAsFailure: false }
             : {}),
         },
       );
+    } catch (error) {
+      // Cases share one stack, so a failure may need the cases before it: replay the whole run.
+      const replay = `BUCKETLINK_SEED=${from} BUCKETLINK_SOAK_RUNS=${numRuns} npx vitest run test/scenarios/convergence.property.test.ts`;
+      throw new Error(`convergence failed (seed ${from}); replay: ${replay}`, { cause: error });
+    }
+    return { passed, longest, total };
+  }
+
+  it.each(keptCases)('still converges on regression case $name', async ({ case: testCase }) => {
+    await runCase(world, testCase);
+  });
+
+  it.each(keptSeeds)(
+    'still converges on regression $name',
+    async ({ seed: from, runs: numRuns }) => {
+      expect((await property(from, numRuns)).passed).toBe(numRuns);
+    },
+    600_000,
+  );
+
+  it(
+    `converges, loses nothing and stops moving data over ${runs} random cases (seed ${seed})`,
+    async () => {
+      const { passed, longest, total } = await property(seed, runs, soakMinutes);
       console.log(
         JSON.stringify({
           property: 'convergence',
+          seed,
           cases: passed,
           longestSequence: longest,
           ...total,
@@ -102,6 +108,6 @@ describe('convergence under faults (model-based)', () => {
       );
       expect(passed).toBeGreaterThanOrEqual(soakMinutes > 0 ? 1 : runs);
     },
-    soakRuns > 0 ? 24 * 3600_000 : 120_000,
+    soaking ? 24 * 3600_000 : 300_000,
   );
 });

@@ -142,11 +142,18 @@ export async function runCase(world: World, testCase: Case): Promise<CaseStats> 
       applyOp(tree, o, content);
       stats.operations++;
     }
-    const leaseFaults = () => world.plan.injected.crashBeforeCommit + world.plan.injected.concurrentAsk;
+    // Faults that can leave a lease held until it lapses: a crash before the commit, and an
+    // injected commit conflict (thrown before the row is written, so nobody releases the lease).
+    const leaseFaults = () => {
+      const { crashBeforeCommit, concurrentAsk, ledgerConflict } = world.plan.injected;
+      return crashBeforeCommit + concurrentAsk + ledgerConflict;
+    };
     const before = leaseFaults();
     await world.deliver(events, round.faults);
     if (leaseFaults() > before) await world.waitForLeases();
     const repaired = await world.reconcile();
+    // A paused association skips everything, which would read as a mystery miss further down.
+    expect(await world.paused(), 'associations paused during the round').toEqual([]);
     expect(repaired.filter((r) => r.outcome === 'failed' || r.outcome === 'deferred')).toEqual([]);
     for (const [i, { side: s }] of world.sides.entries()) {
       const { tree: expected, conflicts } = merge(models[i]!, fsTrees[i]!, s3Trees[i]!);
@@ -174,6 +181,7 @@ export async function runCase(world: World, testCase: Case): Promise<CaseStats> 
     }
     // No loops: once converged, a further pass has nothing to move.
     const quiet = await world.reconcile();
+    // A directory pruned after the walk passed it is dropped from the ledger a pass later: housekeeping.
     expect(transfers(quiet), 'transfers in a quiet pass').toEqual([]);
     stats.transfers += transfers(world.applied).length + transfers(repaired).length;
   }

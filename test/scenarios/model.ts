@@ -44,8 +44,13 @@ export function applicable(tree: Tree, op: Op): boolean {
   switch (op.kind) {
     case 'write':
       return !op.append || tree.get(op.path)?.kind === 'file';
-    case 'chmod':
-      return tree.get(op.path)?.kind === 'file';
+    case 'chmod': {
+      // A chmod to the mode a file already has moves only its ctime, which bucketlink cannot tell
+      // from a same-size rewrite that kept the mtime: it counts as a change (a conflict against an
+      // S3 write), while this model's entries would not see one. Only real mode changes are drawn.
+      const entry = tree.get(op.path);
+      return entry?.kind === 'file' && entry.mode !== op.mode;
+    }
     case 'delete':
       return tree.has(op.path) && tree.get(op.path)?.kind !== 'dir';
     case 'mkdir':

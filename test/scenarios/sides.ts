@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   appendFile,
   chmod,
@@ -22,8 +21,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { AGENT_DETAIL_TYPE, AGENT_SCHEMA_VERSION, AGENT_SOURCE } from '../../src/core/events.ts';
-import type { NodeKind } from '../../src/core/types.ts';
+import { agentEvent, s3Event } from '../support/events.ts';
 import type { Entry, Op, Tree } from './model.ts';
 
 /**
@@ -37,79 +35,6 @@ export interface Side {
   root: string;
   bucket: string;
   prefix: string;
-}
-
-let seq = 0;
-
-/** A host agent's "File System Change" event. */
-export function agentEvent(side: Side, path: string, op: string, kind?: NodeKind, oldPath?: string) {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': AGENT_DETAIL_TYPE,
-    source: AGENT_SOURCE,
-    account: '123456789012',
-    time: new Date().toISOString(),
-    region: 'us-east-1',
-    resources: [],
-    detail: {
-      schema: AGENT_SCHEMA_VERSION,
-      host: 'testhost',
-      changes: [
-        {
-          path: `${side.fileSystemPath}/${path}`,
-          op,
-          ...(oldPath ? { oldPath: `${side.fileSystemPath}/${oldPath}` } : {}),
-          ...(kind ? { kind } : {}),
-          seq: seq++,
-        },
-      ],
-    },
-  };
-}
-
-/** An S3 event exactly as EventBridge delivers it (raw key). */
-export function s3Event(
-  detailType: 'Object Created' | 'Object Deleted',
-  bucket: string,
-  key: string,
-  extra: { etag?: string; size?: number; reason?: string } = {},
-) {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': detailType,
-    source: 'aws.s3',
-    account: '123456789012',
-    time: new Date().toISOString(),
-    region: 'us-east-1',
-    resources: [`arn:aws:s3:::${bucket}`],
-    detail: {
-      version: '0',
-      bucket: { name: bucket },
-      object: {
-        key,
-        ...(extra.size !== undefined ? { size: extra.size } : {}),
-        ...(extra.etag ? { etag: extra.etag } : {}),
-        sequencer: Date.now().toString(16).toUpperCase().padStart(18, '0'),
-      },
-      'request-id': 'N4N7GDK58NMKJ12R',
-      requester: '123456789012',
-      reason: extra.reason ?? (detailType === 'Object Created' ? 'PutObject' : 'DeleteObject'),
-      ...(detailType === 'Object Deleted' ? { 'deletion-type': 'Permanently Deleted' } : {}),
-    },
-  };
-}
-
-/** The SQS record an EventBridge Pipe hands its target. */
-export function sqsRecord(event: unknown, messageId: string = randomUUID()) {
-  return {
-    messageId,
-    receiptHandle: 'AQEB',
-    body: JSON.stringify(event),
-    attributes: {},
-    eventSource: 'aws:sqs',
-  };
 }
 
 const parentsOf = (path: string) => {

@@ -8,9 +8,10 @@ import { applyFunction, planFunction, summarizeFunction } from '../../src/handle
 import { LocalStateMachine } from '../../src/local/stepfunctions.ts';
 import type { ApplyDeps } from '../../src/sync/apply.ts';
 import { reconcileItems } from '../../src/sync/reconcile.ts';
+import { agentEvent, s3Event, sqsRecord } from '../support/events.ts';
 import { FaultPlan, faultyLedger, faultyObjectStore, seededRandom } from '../support/faults.ts';
 import type { Stack } from '../support/stack.ts';
-import { agentEvent, type Side, s3Event, sqsRecord } from './sides.ts';
+import type { Side } from './sides.ts';
 
 const definition = JSON.parse(
   await readFile(new URL('../../statemachines/sync.asl.json', import.meta.url), 'utf8'),
@@ -189,8 +190,52 @@ export class World {
         await this.stack.s3.send(new DeleteObjectCommand({ Bucket: side.bucket, Key: Key! }));
       }
       await this.stack.adapters.ledger.clear(association.associationId);
+      // The delete budget counts per association and 10-minute window, in the tasks table: a case
+      // must not inherit the deletes of the cases before it (they would pause the association).
+      await this.stack.adapters.deleteBudget.reset(association.associationId);
+      // A case that failed because it tripped the budget must not fail every case after it.
+      const current = await this.stack.adapters.associations.get(association.associationId);
+      if (current && current.lifecycle !== 'AVAILABLE') {
+        const { failureDetails: _, ...rest } = current;
+        await this.stack.adapters.associations.put({ ...rest, lifecycle: 'AVAILABLE' });
+      }
     }
   }
+
+  /** Associations no longer AVAILABLE (the delete budget pauses one as MISCONFIGURED), with why. */
+  async paused(): Promise<Array<{ associationId: string; lifecycle: string; why?: string }>> {
+    const out = [];
+    for (const { association } of this.sides) {
+      const current = await this.stack.adapters.associations.get(association.associationId);
+      if (current?.lifecycle !== 'AVAILABLE') {
+        const why = current?.failureDetails?.message;
+        out.push({ associationId: association.associationId, lifecycle: String(current?.lifecycle), why });
+      }
+    }
+    return out;
+  }
+}
+
+/** The property test's stack: two associations, one at a bucket's root and one under a prefix. */
+export async function startWorld(stack: Stack, options: { forgetBase?: boolean } = {}): Promise<World> {
+  await stack.createBucket('alpha');
+  await stack.createBucket('beta');
+  const alpha = await stack.associate('/alpha', 's3://alpha/');
+  const beta = await stack.associate('/beta', 's3://beta/data/');
+  return new World(
+    stack,
+    [
+      {
+        association: alpha,
+        side: { fileSystemPath: '/alpha', root: join(stack.root, 'alpha'), bucket: 'alpha', prefix: '' },
+      },
+      {
+        association: beta,
+        side: { fileSystemPath: '/beta', root: join(stack.root, 'beta'), bucket: 'beta', prefix: 'data/' },
+      },
+    ],
+    options,
+  );
 }
 
 function shuffle<T>(items: T[], random: () => number): void {

@@ -169,3 +169,50 @@ export function faultyLedger(inner: Ledger, plan: FaultPlan, options: FaultyLedg
     clear: (id) => inner.clear(id),
   };
 }
+
+/** One place a worker dies: at a call to one port's method, before it reaches the peer or after it took effect. */
+export interface CrashPoint {
+  port: 'store' | 'ledger' | 'tree';
+  method: string;
+  /** Picks the call among the method's calls (e.g. by path); the first call when omitted. */
+  when?: (args: unknown[]) => boolean;
+  /** 'after': the peer acted (the object is copied, the row written), the worker died before it heard back. */
+  at: 'before' | 'after';
+}
+
+/** The switch shared by one worker's crashing ports: once it fired, the worker is dead. */
+export class Crash {
+  /** The crash point was reached (a test asserts it, so a step that is never reached cannot pass silently). */
+  fired = false;
+
+  constructor(readonly point: CrashPoint) {}
+
+  #die(what: string): never {
+    this.fired = true;
+    throw new WorkerCrash(what);
+  }
+
+  /**
+   * Wraps a port: a dead worker's calls all fail (a killed process does
+   * nothing more, so it releases no lease and writes no row), and the call
+   * the crash point names kills it, before or after it acted.
+   */
+  wrap<T extends object>(port: CrashPoint['port'], inner: T): T {
+    return new Proxy(inner, {
+      get: (target, property, receiver) => {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        const name = `${port}.${String(property)}`;
+        return (...args: unknown[]) => {
+          if (this.fired) this.#die(`${name} called by a dead worker`);
+          const { point } = this;
+          const hit = point.port === port && point.method === property && (point.when?.(args) ?? true);
+          if (hit && point.at === 'before') this.#die(`before ${name}`);
+          const result = value.apply(target, args);
+          if (!hit) return result;
+          return Promise.resolve(result).then(() => this.#die(`after ${name}`));
+        };
+      },
+    });
+  }
+}

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyFunction, planFunction, summarizeFunction } from '../../../src/handlers.ts';
 import { LocalStateMachine } from '../../../src/local/stepfunctions.ts';
 import type { PlanOutput } from '../../../src/sync/plan.ts';
-import { agentEvent, s3Event, sqsRecord } from '../../scenarios/sides.ts';
+import { agentEvent, s3Event, sqsRecord } from '../../support/events.ts';
 import { type Stack, startStack } from '../../support/stack.ts';
 
 /**

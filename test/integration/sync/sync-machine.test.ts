@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -6,53 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Association } from '../../../src/core/types.ts';
 import { applyFunction, planFunction, summarizeFunction } from '../../../src/handlers.ts';
 import { LocalStateMachine } from '../../../src/local/stepfunctions.ts';
+import { objectCreated as created, sqsRecord } from '../../support/events.ts';
 import { type Stack, startStack } from '../../support/stack.ts';
+
+/** As sync-machine's batches carried it: a 4-byte PutObject with an ETag. */
+const objectCreated = (bucket: string, key: string) =>
+  created(bucket, key, { size: 4, etag: 'b1946ac92492d2347c6235b4d2611184' });
 
 const definition = JSON.parse(
   await readFile(new URL('../../../statemachines/sync.asl.json', import.meta.url), 'utf8'),
 );
-
-/** An S3 "Object Created" event exactly as EventBridge delivers it (keys raw). */
-function objectCreated(bucket: string, key: string) {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Object Created',
-    source: 'aws.s3',
-    account: '123456789012',
-    time: new Date().toISOString(),
-    region: 'us-east-1',
-    resources: [`arn:aws:s3:::${bucket}`],
-    detail: {
-      version: '0',
-      bucket: { name: bucket },
-      object: { key, size: 4, etag: 'b1946ac92492d2347c6235b4d2611184', sequencer: '0055AED6DCD90281E5' },
-      'request-id': 'N4N7GDK58NMKJ12R',
-      requester: '123456789012',
-      reason: 'PutObject',
-    },
-  };
-}
-
-/** The SQS record an EventBridge Pipe hands its target. */
-function sqsRecord(body: string) {
-  return {
-    messageId: randomUUID(),
-    receiptHandle: 'AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a',
-    body,
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: '1545082649183',
-      SenderId: 'AIDAIENQZJOLO23YVJ4VO',
-      ApproximateFirstReceiveTimestamp: '1545082649185',
-    },
-    messageAttributes: {},
-    md5OfBody: 'e4e68fb7bd0e697a0ae8f1bb342846b3',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:bucketlink-buffer',
-    awsRegion: 'us-east-1',
-  };
-}
 
 describe('the sync state machine (statemachines/sync.asl.json) over the real handlers', () => {
   let stack: Stack;
@@ -80,13 +42,13 @@ describe('the sync state machine (statemachines/sync.asl.json) over the real han
 
   it('imports what a batch names and reports only malformed messages as batch item failures', async () => {
     await stack.s3.send(new PutObjectCommand({ Bucket: 'inbox', Key: 'in/ok.txt', Body: 'okay' }));
-    const good = sqsRecord(JSON.stringify(objectCreated('inbox', 'in/ok.txt')));
+    const good = sqsRecord(objectCreated('inbox', 'in/ok.txt'));
     const duplicate = sqsRecord(good.body);
     const notJson = sqsRecord('{not json');
     const wrongShape = sqsRecord(
       JSON.stringify({ source: 'aws.s3', 'detail-type': 'Object Created', detail: {} }),
     );
-    const uncovered = sqsRecord(JSON.stringify(objectCreated('unrelated', 'in/x.txt')));
+    const uncovered = sqsRecord(objectCreated('unrelated', 'in/x.txt'));
 
     const output = await machine.run([good, duplicate, notJson, wrongShape, uncovered]);
 
@@ -113,7 +75,7 @@ describe('the sync state machine (statemachines/sync.asl.json) over the real han
     async (suffix) => {
       const before = await readdir(dirname(stack.root));
       const plan = planFunction(stack.planDeps);
-      const record = sqsRecord(JSON.stringify(objectCreated('inbox', `in/${suffix}`)));
+      const record = sqsRecord(objectCreated('inbox', `in/${suffix}`));
 
       const planned = (await plan([record])) as {
         items: unknown[];
@@ -135,8 +97,8 @@ describe('the sync state machine (statemachines/sync.asl.json) over the real han
     // An association whose bucket was deleted after creation: HEAD fails, nothing is lost.
     const ghost = await stack.associate('/ghost', 's3://unrelated/ghost/');
     await stack.adapters.associations.put({ ...ghost, dataRepositoryPath: 's3://deleted-bucket/ghost/' });
-    const record = sqsRecord(JSON.stringify(objectCreated('deleted-bucket', 'ghost/file.txt')));
-    const ok = sqsRecord(JSON.stringify(objectCreated('inbox', 'in/ok.txt')));
+    const record = sqsRecord(objectCreated('deleted-bucket', 'ghost/file.txt'));
+    const ok = sqsRecord(objectCreated('inbox', 'in/ok.txt'));
 
     const output = await machine.run([record, ok]);
 
