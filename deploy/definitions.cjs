@@ -12,4 +12,8 @@ const { join } = require('node:path');
 const definition = (name) => () =>
   JSON.parse(readFileSync(join(__dirname, '..', 'statemachines', `${name}.asl.json`), 'utf8'));
 
-module.exports = { sync: definition('sync'), repositoryTask: definition('repository-task') };
+module.exports = {
+  sync: definition('sync'),
+  repositoryTask: definition('repository-task'),
+  largeTransfer: definition('large-transfer'),
+};

@@ -9,6 +9,8 @@ import { pipeBatch } from './core/events.ts';
 import type { ApplyResult, WorkItem } from './core/types.ts';
 import { logger } from './log.ts';
 import { type ApplyDeps, applyItem, failedResult } from './sync/apply.ts';
+import type { LargeDeps } from './sync/large.ts';
+import { largeEvent, runLargeStep } from './sync/large-events.ts';
 import { publishBatchMetrics } from './sync/metrics.ts';
 import { type PlanDeps, planBatch } from './sync/plan.ts';
 import { batchMetrics, failureReason, sentTimes, summarizeBatch } from './sync/summarize.ts';
@@ -150,6 +152,11 @@ export function summarizeFunction(options: { metrics?: Metrics } = {}) {
     }
     return summarizeBatch(results, input.failures);
   };
+}
+
+/** The large-file path's steps (statemachines/large-transfer.asl.json): prepare, part, commit, abort. */
+export function largeFunction(deps: LargeDeps) {
+  return async (event: unknown) => runLargeStep(parse(largeEvent, event), deps);
 }
 
 export function controlFunction(deps: ControlDeps) {

@@ -10,11 +10,15 @@ import { DynamoLedger } from './adapters/ledger.ts';
 import { type BucketNotifications, S3BucketNotifications } from './adapters/notifications.ts';
 import type { AssociationStore, EventPublisher, FileTree, Ledger, ObjectStore } from './adapters/ports.ts';
 import { S3ObjectStore } from './adapters/s3.ts';
+import { S3RangeStore } from './adapters/s3-ranges.ts';
 import { DynamoTaskStore } from './adapters/task-store.ts';
 import type { Config } from './config.ts';
 import type { ControlDeps } from './control/associations.ts';
 import type { ApplyDeps } from './sync/apply.ts';
 import { DeleteBudget } from './sync/delete-budget.ts';
+import type { LargeDeps } from './sync/large.ts';
+import { largeConfigFromEnv, stepFunctionsLargeTransfers } from './sync/large-config.ts';
+import type { LargeTransfers } from './sync/large-plan.ts';
 import type { PlanDeps } from './sync/plan.ts';
 import { taskConfigFromEnv } from './tasks/config.ts';
 import type { TaskControlDeps } from './tasks/control.ts';
@@ -64,8 +68,14 @@ export function planDeps(adapters: Adapters): PlanDeps {
   return { ledger: adapters.ledger, listAssociations: () => adapters.associations.list() };
 }
 
-export function applyDeps(config: Config, adapters: Adapters, events: EventPublisher): ApplyDeps {
+export function applyDeps(
+  config: Config,
+  adapters: Adapters,
+  events: EventPublisher,
+  largeTransfers?: LargeTransfers,
+): ApplyDeps {
   return {
+    ...(largeTransfers ? { largeTransfers } : {}),
     store: adapters.store,
     tree: adapters.tree,
     ledger: adapters.ledger,
@@ -77,6 +87,21 @@ export function applyDeps(config: Config, adapters: Adapters, events: EventPubli
     restoreOwner: config.restoreOwner,
     deleteBudget: adapters.deleteBudget,
   };
+}
+
+/** The large-file path of a deployed stack, when serverless.yml names its machine (BUCKETLINK_LARGE_MACHINE_ARN). */
+export function largeTransfersFromEnv(env = process.env): LargeTransfers | undefined {
+  const config = largeConfigFromEnv(env);
+  if (!config.stateMachineArn) return undefined;
+  return stepFunctionsLargeTransfers(
+    { ...config, stateMachineArn: config.stateMachineArn },
+    new SFNClient({}),
+  );
+}
+
+/** The large-transfer steps: apply's dependencies (a step may hand the path back to apply) and S3 by ranges. */
+export function largeDeps(config: Config, apply: ApplyDeps): LargeDeps {
+  return { ...apply, ranges: new S3RangeStore({ client: createS3Client({ endpoint: config.s3Endpoint }) }) };
 }
 
 /** The repository-task steps' dependencies; `manifestBucket` holds walk manifests, outside every association. */

@@ -4,6 +4,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -30,7 +31,8 @@ export class S3RangeStore {
       const out = await this.#client.send(
         new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: metadata }),
       );
-      if (!out.UploadId) throw new Error(`CreateMultipartUpload of s3://${bucket}/${key} returned no UploadId`);
+      if (!out.UploadId)
+        throw new Error(`CreateMultipartUpload of s3://${bucket}/${key} returned no UploadId`);
       return out.UploadId;
     } catch (error) {
       throw toSyncError(error, bucket, key);
@@ -47,6 +49,7 @@ export class S3RangeStore {
     length: number,
   ): Promise<string> {
     // A body that fails (the file changed while read) must abort the request, not hang it.
+    if (body.errored) throw body.errored;
     const abort = new AbortController();
     let bodyError: unknown;
     body.once('error', (error) => {
@@ -97,7 +100,9 @@ export class S3RangeStore {
   /** Drops the upload and its parts, so nothing accrues storage. */
   async abort(bucket: string, key: string, uploadId: string): Promise<void> {
     try {
-      await this.#client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+      await this.#client.send(
+        new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }),
+      );
     } catch (error) {
       throw toSyncError(error, bucket, key);
     }
@@ -109,10 +114,15 @@ export class S3RangeStore {
    * checked too, for endpoints that ignore the condition.
    */
   async getRange(bucket: string, key: string, etag: string, start: number, end: number): Promise<Readable> {
-    let out: Awaited<ReturnType<S3Client['send']>> & { Body?: unknown; ETag?: string };
+    let out: GetObjectCommandOutput;
     try {
       out = await this.#client.send(
-        new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: `"${etag}"`, Range: `bytes=${start}-${end}` }),
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          IfMatch: `"${etag}"`,
+          Range: `bytes=${start}-${end}`,
+        }),
       );
     } catch (error) {
       throw toSyncError(error, bucket, key);

@@ -10,6 +10,12 @@ function port(value: string): number {
   return parsed;
 }
 
+function byteCount(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 0) throw new Error(`not a byte count: ${value}`);
+  return parsed;
+}
+
 /** `bucketlink local`: the embedded single-machine runtime. */
 export function localCommand(): Command {
   return new Command('local')
@@ -19,6 +25,12 @@ export function localCommand(): Command {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--s3-port <port>', 'S3 endpoint port (0 picks a free one)', port, 4566)
     .option('--control-port <port>', 'control API port (0 picks a free one)', port, 4567)
+    .option(
+      '--large-file-bytes <bytes>',
+      'files and objects above this size take the large-file path (ranges in parallel)',
+      byteCount,
+      1024 ** 3,
+    )
     .addOption(
       new Option('--demo', 'create a `demo` bucket and a /demo ↔ s3://demo/ association').hideHelp(false),
     )
@@ -30,6 +42,7 @@ export function localCommand(): Command {
         host: options.host,
         s3Port: options.s3Port,
         controlPort: options.controlPort,
+        largeFileBytes: options.largeFileBytes,
       });
       if (options.demo) await setUpDemo(runtime.s3Endpoint, runtime.controlEndpoint);
       process.stdout.write(

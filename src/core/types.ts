@@ -157,7 +157,8 @@ export interface WorkItem {
   renamedFrom?: string;
 }
 
-export type ApplyOutcome = 'done' | 'unchanged' | 'deferred' | 'skipped' | 'failed';
+/** `handed-off`: a large import or export left for the large-file path's own execution (not a failure). */
+export type ApplyOutcome = 'done' | 'unchanged' | 'deferred' | 'skipped' | 'failed' | 'handed-off';
 
 /** What `apply` reports for one item. */
 export interface ApplyResult {

@@ -16,12 +16,14 @@ import type { SyncEvent } from '../core/events.ts';
 import type { ApplyResult, Association } from '../core/types.ts';
 import { applyFunction, controlFunction, planFunction, summarizeFunction } from '../handlers.ts';
 import { logger } from '../log.ts';
+import { DEFAULT_LARGE_FILE_BYTES } from '../sync/large-config.ts';
 import type { PlanOutput } from '../sync/plan.ts';
 import { failureReason } from '../sync/summarize.ts';
 import { createTask } from '../tasks/control.ts';
 import { LocalTaskRunner } from '../tasks/local-runner.ts';
 import { applyDeps, controlDeps, createAdapters, planDeps, taskDeps } from '../wiring.ts';
 import { startControlServer } from './control-server.ts';
+import { startLocalLargeTransfers } from './large-transfers.ts';
 import { type DynamoServer, type S3Server, startDynamoServer, startS3Server } from './peers.ts';
 import { LocalPipe } from './pipe.ts';
 import { AGENT_RULE_PATTERN, matchesPattern, S3_RULE_PATTERN } from './rules.ts';
@@ -37,6 +39,8 @@ export interface LocalOptions {
   controlPort?: number;
   /** How long a file must be quiet before it is reported. */
   quietMs?: number;
+  /** Files and objects above this many bytes take the large-file path. Default 1 GiB. */
+  largeFileBytes?: number;
 }
 
 export interface LocalRuntime {
@@ -98,7 +102,14 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
 
   const plan = planFunction(planDeps(adapters));
   const summarize = summarizeFunction();
-  const apply = applyFunction(applyDeps(config, adapters, publisher));
+  // Above the threshold, apply hands the path to the large-transfer ASL (a STANDARD machine on AWS).
+  const large = await startLocalLargeTransfers({
+    config,
+    apply: applyDeps(config, adapters, publisher),
+    thresholdBytes: options.largeFileBytes ?? DEFAULT_LARGE_FILE_BYTES,
+    onResult: (result) => status.observeResult(result),
+  });
+  const apply = applyFunction(applyDeps(config, adapters, publisher, large));
   const observedPlan = async (event: unknown) => {
     const output = (await plan(event)) as PlanOutput;
     status.observePlan(output);
@@ -171,7 +182,11 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   };
 
   const idle = () =>
-    watcher.pending() === 0 && pipe.idle() && status.reconciling === 0 && taskRunner.running() === 0;
+    watcher.pending() === 0 &&
+    pipe.idle() &&
+    status.reconciling === 0 &&
+    taskRunner.running() === 0 &&
+    large.running() === 0;
 
   /** A RECONCILE task over one association, waited for. */
   const reconcile = async (association: Association) => {
@@ -243,6 +258,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
       clearInterval(health);
       await watcher.close();
       await pipe.drain();
+      await large.drain();
       await new Promise<void>((done) => {
         server.server.close(() => done());
         server.server.closeAllConnections();

@@ -16,6 +16,7 @@ import type {
   WorkItem,
 } from '../core/types.ts';
 import type { DeleteBudget } from './delete-budget.ts';
+import { handOffFor, type LargeTransferRequest, type LargeTransfers } from './large-plan.ts';
 import { applyRename } from './rename.ts';
 import {
   contentMatches,
@@ -42,6 +43,8 @@ export interface ApplyDeps {
   restoreOwner: boolean;
   /** Charged before every delete; pauses a mass delete (src/sync/delete-budget.ts). */
   deleteBudget?: Pick<DeleteBudget, 'charge'>;
+  /** Imports and exports above its threshold leave for a STANDARD execution (src/sync/large.ts). */
+  largeTransfers?: LargeTransfers;
   leaseTtlMs?: number;
   now?: () => number;
 }
@@ -130,6 +133,11 @@ export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyR
       throw error;
     }
     const { rerun } = await finish(deps.ledger, item, lease, synced.write);
+    // Started after the release: the execution takes the lease and decides again under it.
+    if (synced.handOff) {
+      await deps.largeTransfers!.start(synced.handOff);
+      return result(synced.result);
+    }
     // A rerun after a transfer reports the transfer, not the quiet re-check.
     if (run === 0 || synced.result.outcome !== 'unchanged') last = result(synced.result);
     if (!rerun) return last;
@@ -147,6 +155,8 @@ interface Synced {
   /** undefined: leave the ledger row as it is. */
   write: LedgerWrite | undefined;
   result: Partial<ApplyResult>;
+  /** Set when the transfer is left to the large-file path, to start once the lease is released. */
+  handOff?: LargeTransferRequest;
 }
 
 async function syncPath(
@@ -181,7 +191,8 @@ async function syncPath(
 function mergeSynced(previous: Synced, next: Synced): Synced {
   // `null` (drop the row) is a write: `??` would turn it into "leave the row".
   const write = next.write !== undefined ? next.write : previous.write;
-  return { write, result: { ...previous.result, ...next.result } };
+  const handOff = next.handOff ?? previous.handOff;
+  return { write, result: { ...previous.result, ...next.result }, ...(handOff ? { handOff } : {}) };
 }
 
 interface Sides {
@@ -206,6 +217,14 @@ async function act(
     write: { kind, state: 'deleted', syncedAtMs: now() },
     result: { action: decision.action, outcome: 'done', reason: decision.reason },
   });
+  const handOff = handOffFor(deps.largeTransfers, decision, item, fs, s3);
+  if (handOff) {
+    return {
+      write: undefined,
+      handOff,
+      result: { action: decision.action, outcome: 'handed-off', reason: decision.reason },
+    };
+  }
   switch (decision.action) {
     case 'none':
     case 'checksum':

@@ -69,7 +69,7 @@ export async function exportPath(side: Side, path: string, fs: FsState): Promise
   return { fs: before, s3: snapshotAfterPut(put, before.size, encodePosixMeta(before)), bytes: before.size };
 }
 
-function snapshotAfterPut(
+export function snapshotAfterPut(
   put: { etag: string; versionId?: string },
   size: number,
   metadata: Record<string, string>,

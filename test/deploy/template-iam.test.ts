@@ -18,6 +18,24 @@ const TASK_MACHINE = ['RepositoryTaskStateMachine'];
 /** The task machine's own ARNs, spelled out in its role (CloudFormation `Fn::Sub`, read by resourceName). */
 const TASK_MACHINE_ARN = `states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:bucketlink-ci-repository-task`;
 const TASK_EXECUTIONS = `states:\${AWS::Region}:\${AWS::AccountId}:execution:bucketlink-ci-repository-task/*`;
+/** The large-file machine's ARN as its own function's role spells it (a Ref would be circular). */
+const LARGE_MACHINE_ARN = `states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:bucketlink-ci-large-transfer`;
+
+/** What apply's code does; the large function runs it too. */
+const APPLY_CODE: Record<string, string[]> = {
+  's3:GetObject': OBJECTS,
+  's3:PutObject': OBJECTS,
+  's3:DeleteObject': OBJECTS,
+  's3:AbortMultipartUpload': OBJECTS,
+  's3:ListBucket': BUCKETS,
+  'dynamodb:GetItem': [...LEDGER, 'AssociationsTable'].sort(),
+  'dynamodb:UpdateItem': LEDGER,
+  'dynamodb:DeleteItem': LEDGER,
+  'dynamodb:Query': LEDGER,
+  'events:PutEvents': ['AgentBus'],
+  'elasticfilesystem:ClientMount': ACCESS_POINT,
+  'elasticfilesystem:ClientWrite': ACCESS_POINT,
+};
 
 const EXPECTED_ACTIONS: Record<string, Record<string, string[]>> = {
   // plan: the ledger row of each path (echo check) and the association list.
@@ -25,21 +43,13 @@ const EXPECTED_ACTIONS: Record<string, Record<string, string[]>> = {
     'dynamodb:GetItem': LEDGER,
     'dynamodb:Scan': ['AssociationsTable'],
   },
-  // apply: HEAD/GET/PUT/DELETE objects, list a directory marker, lease → commit, conflict events, the mount.
-  ApplyLambdaFunction: {
-    's3:GetObject': OBJECTS,
-    's3:PutObject': OBJECTS,
-    's3:DeleteObject': OBJECTS,
-    's3:AbortMultipartUpload': OBJECTS,
-    's3:ListBucket': BUCKETS,
-    'dynamodb:GetItem': [...LEDGER, 'AssociationsTable'].sort(),
-    'dynamodb:UpdateItem': LEDGER,
-    'dynamodb:DeleteItem': LEDGER,
-    'dynamodb:Query': LEDGER,
-    'events:PutEvents': ['AgentBus'],
-    'elasticfilesystem:ClientMount': ACCESS_POINT,
-    'elasticfilesystem:ClientWrite': ACCESS_POINT,
-  },
+  // apply: HEAD/GET/PUT/DELETE objects, list a directory marker, lease → commit, conflict events, the mount;
+  // a path above largeFileBytes is handed to the large-file machine.
+  ApplyLambdaFunction: { ...APPLY_CODE, 'states:StartExecution': ['LargeTransferStateMachine'] },
+  // large: multipart upload (PutObject) / ranged GET / abort, the lease and commit, the mount; and apply's
+  // own code when a transfer finds nothing large left or someone asked meanwhile (delete, conflict event,
+  // a new hand-off, to its own machine by the ARN spelled out).
+  LargeLambdaFunction: { ...APPLY_CODE, 'states:StartExecution': [LARGE_MACHINE_ARN] },
   // summarize: pure; logs only.
   SummarizeLambdaFunction: {},
   // control: association CRUD, clearing a ledger, HeadBucket, bucket notifications, the sentinel on the mount,
@@ -88,7 +98,12 @@ const EXPECTED_ACTIONS: Record<string, Record<string, string[]>> = {
 };
 
 /** Functions on the EFS mount, hence in the VPC with the VPC access managed policy. */
-const IN_VPC = new Set(['ApplyLambdaFunction', 'ControlLambdaFunction', 'ListLambdaFunction']);
+const IN_VPC = new Set([
+  'ApplyLambdaFunction',
+  'ControlLambdaFunction',
+  'ListLambdaFunction',
+  'LargeLambdaFunction',
+]);
 
 describe.skipIf(!templatePresent)('packaged template: one least-privilege role per function', () => {
   const template = templatePresent ? loadTemplate() : { Resources: {}, Outputs: {} };
@@ -200,6 +215,15 @@ describe.skipIf(!templatePresent)('packaged template: one least-privilege role p
     // The spelled-out ARN is the machine's own name (a Ref would be circular).
     expect(template.Resources.RepositoryTaskStateMachine!.Properties.StateMachineName).toBe(
       TASK_MACHINE_ARN.split(':').pop(),
+    );
+  });
+
+  it('lets the large-file machine invoke only the large function, whose role names that machine', () => {
+    expect(allowedActions(template.Resources.LargeTransferStateMachineRole!)).toEqual({
+      'lambda:InvokeFunction': ['LargeLambdaFunction'],
+    });
+    expect(template.Resources.LargeTransferStateMachine!.Properties.StateMachineName).toBe(
+      LARGE_MACHINE_ARN.split(':').pop(),
     );
   });
 

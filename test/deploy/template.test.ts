@@ -9,6 +9,7 @@ import { parseBucketSelectors } from '../../src/adapters/notifications.ts';
 import { tableDefinitions } from '../../src/adapters/tables.ts';
 import { configFromEnv } from '../../src/config.ts';
 import { AGENT_RULE_PATTERN, S3_RULE_PATTERN } from '../../src/local/rules.ts';
+import { largeConfigFromEnv } from '../../src/sync/large-config.ts';
 import { taskConfigFromEnv } from '../../src/tasks/config.ts';
 import { manifestKey } from '../../src/tasks/steps.ts';
 import {
@@ -51,7 +52,16 @@ const STATE_MACHINES = [
       ReportFunctionArn: 'ReportLambdaFunction',
     },
   },
+  {
+    file: 'large-transfer.asl.json',
+    id: 'LargeTransferStateMachine',
+    type: 'STANDARD',
+    substitutions: { LargeFunctionArn: 'LargeLambdaFunction' },
+  },
 ];
+
+/** The large function's own machine ARN, spelled out (a Ref would be circular), as resourceName reads it. */
+const LARGE_MACHINE_SUB = `states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:bucketlink-ci-large-transfer`;
 
 /** Which functions get which task settings (src/tasks/config.ts reads them). */
 const TASK_ENV: Record<string, { bucket?: string; machine?: string }> = {
@@ -82,6 +92,13 @@ const ALARMS = [
   ['DeadLetterAlarm', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', 'DeadLetterQueue'],
   ['FailedExecutionsAlarm', 'AWS/States', 'ExecutionsFailed', 'StateMachineArn', 'SyncStateMachine'],
   ['FailedTasksAlarm', 'AWS/States', 'ExecutionsFailed', 'StateMachineArn', 'RepositoryTaskStateMachine'],
+  [
+    'FailedLargeTransfersAlarm',
+    'AWS/States',
+    'ExecutionsFailed',
+    'StateMachineArn',
+    'LargeTransferStateMachine',
+  ],
   ['OldestBufferedEventAlarm', 'AWS/SQS', 'ApproximateAgeOfOldestMessage', 'QueueName', 'BufferQueue'],
 ] as const;
 
@@ -235,7 +252,7 @@ describe.skipIf(!templatePresent)('packaged template', () => {
     expect(resources.ControlLambdaFunction!.Properties.FunctionName).toBe('bucketlink-ci-control');
   });
 
-  it.each(['Plan', 'Apply', 'Summarize', 'Control', 'List', 'Report', 'Schedule'])(
+  it.each(['Plan', 'Apply', 'Summarize', 'Control', 'List', 'Report', 'Schedule', 'Large'])(
     '%s runs on nodejs22.x with an environment src/config.ts reads',
     (name) => {
       const fn = resources[`${name}LambdaFunction`]!.Properties;
@@ -258,6 +275,18 @@ describe.skipIf(!templatePresent)('packaged template', () => {
       expect(env.BUCKETLINK_TASKS_BUCKET).toBe(expected?.bucket);
       if (expected?.bucket) expect(tasks.manifestBucket).toBe(expected.bucket);
       expect(tasks.stateMachineArn).toBe(expected?.machine);
+      // Apply hands large paths off, and the large function may again: both know the machine and the sizes.
+      const large = largeConfigFromEnv(env);
+      if (name === 'Apply' || name === 'Large') {
+        expect(large).toEqual({
+          stateMachineArn: name === 'Apply' ? 'LargeTransferStateMachine' : LARGE_MACHINE_SUB,
+          thresholdBytes: 1024 ** 3,
+          partSize: 64 * 1024 ** 2,
+          maxConcurrency: 8,
+        });
+      } else {
+        expect(large.stateMachineArn).toBeUndefined();
+      }
     },
   );
 
@@ -297,7 +326,7 @@ describe.skipIf(!templatePresent)('packaged template', () => {
     else expect(check).toThrow(/reconcileSchedule/);
   });
 
-  it.each(['plan', 'apply', 'summarize', 'control', 'list', 'report', 'schedule'])(
+  it.each(['plan', 'apply', 'summarize', 'control', 'list', 'report', 'schedule', 'large'])(
     'bundles functions/%s.ts into a loadable handler',
     (name) => {
       const out = mkdtempSync(join(tmpdir(), 'bucketlink-bundle-'));

@@ -69,130 +69,142 @@ describe('repository tasks through bucketlink local', () => {
     await local?.stop();
   });
 
-  it(`imports all ${IMPORT_OBJECTS} existing objects when an association is created, counts rising on the way`, async () => {
-    await local.createBucket('bulk');
-    await putObjects(local.s3, 'bulk', IMPORT_OBJECTS);
-    const { association } = await json<{ association: { associationId: string } }>(
-      local,
-      'associations',
-      'create',
-      '--file-system-path',
-      '/bulk',
-      '--data-repository-path',
-      's3://bulk/',
-    );
-    const seen: number[] = [];
-    const task = await eventually(async () => {
-      const { tasks } = await json<{ tasks: Task[] }>(
+  it(
+    `imports all ${IMPORT_OBJECTS} existing objects when an association is created, counts rising on the way`,
+    async () => {
+      await local.createBucket('bulk');
+      await putObjects(local.s3, 'bulk', IMPORT_OBJECTS);
+      const { association } = await json<{ association: { associationId: string } }>(
+        local,
+        'associations',
+        'create',
+        '--file-system-path',
+        '/bulk',
+        '--data-repository-path',
+        's3://bulk/',
+      );
+      const seen: number[] = [];
+      const task = await eventually(async () => {
+        const { tasks } = await json<{ tasks: Task[] }>(
+          local,
+          'tasks',
+          'describe',
+          '--association',
+          association.associationId,
+        );
+        const current = tasks[0];
+        if (current) seen.push(current.status.succeededCount);
+        return current?.lifecycle === 'SUCCEEDED' ? current : undefined;
+      }, allow(IMPORT_OBJECTS));
+
+      expect(task.status.succeededCount).toBe(IMPORT_OBJECTS);
+      expect(task.status.failedCount).toBe(0);
+      expect(seen).toEqual([...seen].sort((a, b) => a - b));
+      expect(seen.some((count) => count > 0 && count < IMPORT_OBJECTS)).toBe(true);
+      expect(await countFiles(join(local.root, 'bulk'))).toEqual({ files: IMPORT_OBJECTS, temp: 0 });
+      const described = await json<{ associations: Array<{ lifecycle: string }> }>(
+        local,
+        'associations',
+        'describe',
+        association.associationId,
+      );
+      expect(described.associations[0]!.lifecycle).toBe('AVAILABLE');
+    },
+    allow(2 * IMPORT_OBJECTS),
+  );
+
+  it(
+    'cancels a running import: CANCELED, fewer than all imported, no partial files',
+    async () => {
+      await local.createBucket('halt');
+      const keys = await putObjects(local.s3, 'halt', IMPORT_OBJECTS);
+      const id = await local.associate('/halt', 's3://halt/', '--no-batch-import-meta-data-on-create');
+      const { task } = await json<{ task: Task }>(
+        local,
+        'tasks',
+        'create',
+        '--type',
+        'IMPORT_METADATA_FROM_REPOSITORY',
+        '--association',
+        id,
+      );
+      await eventually(async () => {
+        const { tasks } = await json<{ tasks: Task[] }>(local, 'tasks', 'describe', task.taskId);
+        return tasks[0]!.lifecycle === 'EXECUTING';
+      }, 120_000);
+
+      const canceled = await json<{ task: Task }>(local, 'tasks', 'cancel', task.taskId);
+      const waited = await local.cli('tasks', 'wait', task.taskId);
+
+      expect(canceled.task.lifecycle).toBe('CANCELING');
+      const final = JSON.parse(waited.stdout).task as Task;
+      expect(final.lifecycle).toBe('CANCELED');
+      expect(waited.code).not.toBe(0);
+      // Not a TTY here: progress comes as JSON lines on stderr.
+      expect(JSON.parse(waited.stderr.trim().split('\n').at(-1)!).lifecycle).toBe('CANCELED');
+      expect(final.status.succeededCount).toBeLessThan(IMPORT_OBJECTS);
+      const filtered = await json<{ tasks: Task[] }>(
         local,
         'tasks',
         'describe',
         '--association',
-        association.associationId,
+        id,
+        '--lifecycle',
+        'CANCELED,FAILED',
       );
-      const current = tasks[0];
-      if (current) seen.push(current.status.succeededCount);
-      return current?.lifecycle === 'SUCCEEDED' ? current : undefined;
-    }, allow(IMPORT_OBJECTS));
-
-    expect(task.status.succeededCount).toBe(IMPORT_OBJECTS);
-    expect(task.status.failedCount).toBe(0);
-    expect(seen).toEqual([...seen].sort((a, b) => a - b));
-    expect(seen.some((count) => count > 0 && count < IMPORT_OBJECTS)).toBe(true);
-    expect(await countFiles(join(local.root, 'bulk'))).toEqual({ files: IMPORT_OBJECTS, temp: 0 });
-    const described = await json<{ associations: Array<{ lifecycle: string }> }>(
-      local,
-      'associations',
-      'describe',
-      association.associationId,
-    );
-    expect(described.associations[0]!.lifecycle).toBe('AVAILABLE');
-  }, allow(2 * IMPORT_OBJECTS));
-
-  it('cancels a running import: CANCELED, fewer than all imported, no partial files', async () => {
-    await local.createBucket('halt');
-    const keys = await putObjects(local.s3, 'halt', IMPORT_OBJECTS);
-    const id = await local.associate('/halt', 's3://halt/', '--no-batch-import-meta-data-on-create');
-    const { task } = await json<{ task: Task }>(
-      local,
-      'tasks',
-      'create',
-      '--type',
-      'IMPORT_METADATA_FROM_REPOSITORY',
-      '--association',
-      id,
-    );
-    await eventually(async () => {
-      const { tasks } = await json<{ tasks: Task[] }>(local, 'tasks', 'describe', task.taskId);
-      return tasks[0]!.lifecycle === 'EXECUTING';
-    }, 120_000);
-
-    const canceled = await json<{ task: Task }>(local, 'tasks', 'cancel', task.taskId);
-    const waited = await local.cli('tasks', 'wait', task.taskId);
-
-    expect(canceled.task.lifecycle).toBe('CANCELING');
-    const final = JSON.parse(waited.stdout).task as Task;
-    expect(final.lifecycle).toBe('CANCELED');
-    expect(waited.code).not.toBe(0);
-    // Not a TTY here: progress comes as JSON lines on stderr.
-    expect(JSON.parse(waited.stderr.trim().split('\n').at(-1)!).lifecycle).toBe('CANCELED');
-    expect(final.status.succeededCount).toBeLessThan(IMPORT_OBJECTS);
-    const filtered = await json<{ tasks: Task[] }>(
-      local,
-      'tasks',
-      'describe',
-      '--association',
-      id,
-      '--lifecycle',
-      'CANCELED,FAILED',
-    );
-    expect(filtered.tasks.map((t) => t.taskId)).toEqual([task.taskId]);
-    const dir = join(local.root, 'halt');
-    const { files, temp } = await countFiles(dir);
-    expect(temp).toBe(0);
-    expect(files).toBeLessThan(IMPORT_OBJECTS);
-    // Every file that exists is whole.
-    for (const key of keys) {
-      const content = await readFile(join(dir, key), 'utf8').catch(() => undefined);
-      if (content !== undefined) expect(content).toBe(body(key));
-    }
-  }, allow(IMPORT_OBJECTS));
+      expect(filtered.tasks.map((t) => t.taskId)).toEqual([task.taskId]);
+      const dir = join(local.root, 'halt');
+      const { files, temp } = await countFiles(dir);
+      expect(temp).toBe(0);
+      expect(files).toBeLessThan(IMPORT_OBJECTS);
+      // Every file that exists is whole.
+      for (const key of keys) {
+        const content = await readFile(join(dir, key), 'utf8').catch(() => undefined);
+        if (content !== undefined) expect(content).toBe(body(key));
+      }
+    },
+    allow(IMPORT_OBJECTS),
+  );
 });
 
 describe('memory of an import does not grow with the object count', () => {
   const peaks: Record<number, number> = {};
 
   for (const count of [MEMORY_OBJECTS, MEMORY_OBJECTS * 3]) {
-    it(`imports ${count} objects`, async () => {
-      const local = await LocalProcess.start();
-      try {
-        await local.createBucket('mem');
-        await putObjects(local.s3, 'mem', count);
-        const id = await local.associate('/mem', 's3://mem/', '--no-batch-import-meta-data-on-create');
-        const baseline = await peakRssMiB(local.child.pid!);
-        const created = await local.cli(
-          'tasks',
-          'create',
-          '--type',
-          'IMPORT_METADATA_FROM_REPOSITORY',
-          '--association',
-          id,
-          '--wait',
-        );
-        expect(created.code, created.stderr).toBe(0);
-        expect(JSON.parse(created.stdout).task.status.succeededCount).toBe(count);
-        peaks[count] = await peakRssMiB(local.child.pid!);
-        console.log(
-          JSON.stringify({
-            objects: count,
-            peakRssMiB: Math.round(peaks[count]!),
-            beforeTaskMiB: Math.round(baseline),
-          }),
-        );
-      } finally {
-        await local.stop();
-      }
-    }, allow(2 * count));
+    it(
+      `imports ${count} objects`,
+      async () => {
+        const local = await LocalProcess.start();
+        try {
+          await local.createBucket('mem');
+          await putObjects(local.s3, 'mem', count);
+          const id = await local.associate('/mem', 's3://mem/', '--no-batch-import-meta-data-on-create');
+          const baseline = await peakRssMiB(local.child.pid!);
+          const created = await local.cli(
+            'tasks',
+            'create',
+            '--type',
+            'IMPORT_METADATA_FROM_REPOSITORY',
+            '--association',
+            id,
+            '--wait',
+          );
+          expect(created.code, created.stderr).toBe(0);
+          expect(JSON.parse(created.stdout).task.status.succeededCount).toBe(count);
+          peaks[count] = await peakRssMiB(local.child.pid!);
+          console.log(
+            JSON.stringify({
+              objects: count,
+              peakRssMiB: Math.round(peaks[count]!),
+              beforeTaskMiB: Math.round(baseline),
+            }),
+          );
+        } finally {
+          await local.stop();
+        }
+      },
+      allow(2 * count),
+    );
   }
 
   it('peaks within 1.5× at 3× the objects', () => {
