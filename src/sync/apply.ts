@@ -1,31 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventPublisher, FileTree, Lease, Ledger, LedgerWrite, ObjectStore } from '../adapters/ports.ts';
 import { associationRoot, parseDataRepositoryPath } from '../core/association.ts';
-import { conflictPath } from '../core/conflict.ts';
-import { decideAction, isRacy, toFsSnapshot } from '../core/decide.ts';
+import { decideAction } from '../core/decide.ts';
 import { AssociationNotFoundError, errorCode, SyncError } from '../core/errors.ts';
 import { pathToKey } from '../core/mapping.ts';
-import type {
-  ApplyResult,
-  Association,
-  Decision,
-  FsState,
-  LedgerEntry,
-  S3State,
-  WorkItem,
-} from '../core/types.ts';
+import type { ApplyResult, Association, LedgerEntry, WorkItem } from '../core/types.ts';
+import { act, type Synced } from './act.ts';
 import type { DeleteBudget } from './delete-budget.ts';
-import { handOffFor, type LargeTransferRequest, type LargeTransfers } from './large-plan.ts';
+import type { LargeTransfers } from './large-plan.ts';
 import { applyRename } from './rename.ts';
-import {
-  contentMatches,
-  exportPath,
-  importPath,
-  type Side,
-  snapshotOf,
-  type Transferred,
-} from './transfer.ts';
+import { contentMatches, type Side } from './transfer.ts';
 
 /** Everything `apply` needs, injected. */
 export interface ApplyDeps {
@@ -151,14 +134,6 @@ function finish(ledger: Ledger, item: WorkItem, lease: Lease, write: LedgerWrite
     : ledger.commit(item.associationId, item.path, lease, write);
 }
 
-interface Synced {
-  /** undefined: leave the ledger row as it is. */
-  write: LedgerWrite | undefined;
-  result: Partial<ApplyResult>;
-  /** Set when the transfer is left to the large-file path, to start once the lease is released. */
-  handOff?: LargeTransferRequest;
-}
-
 async function syncPath(
   item: WorkItem,
   association: Association,
@@ -179,7 +154,9 @@ async function syncPath(
     if (decision.action === 'checksum' && fs && s3) {
       decision = decideAction({ ...input, contentEqual: await contentMatches(side, item.path, s3) });
     }
-    const acted = await act(decision, item, association, side, { fs, s3 }, deps);
+    const acted = await act(decision, item, association, side, { fs, s3 }, deps, (copy) =>
+      applyItem(copy, deps),
+    );
     if (acted.result.outcome !== 'unchanged' || step === 0) synced = mergeSynced(synced, acted);
     if (decision.reason !== 'kind-changed') return synced;
     // The stale side is gone; decide again from "nothing in common".
@@ -193,145 +170,6 @@ function mergeSynced(previous: Synced, next: Synced): Synced {
   const write = next.write !== undefined ? next.write : previous.write;
   const handOff = next.handOff ?? previous.handOff;
   return { write, result: { ...previous.result, ...next.result }, ...(handOff ? { handOff } : {}) };
-}
-
-interface Sides {
-  fs: FsState | undefined;
-  s3: S3State | undefined;
-}
-
-async function act(
-  decision: Decision,
-  item: WorkItem,
-  association: Association,
-  side: Side,
-  { fs, s3 }: Sides,
-  deps: ApplyDeps,
-): Promise<Synced> {
-  const now = deps.now ?? Date.now;
-  const done = (t: Transferred, kind = t.fs.kind): Synced => ({
-    write: { kind, state: 'present', fs: toFsSnapshot(t.fs), s3: t.s3, syncedAtMs: now() },
-    result: { action: decision.action, outcome: 'done', reason: decision.reason, bytes: t.bytes },
-  });
-  const tombstone = (kind: FsState['kind']): Synced => ({
-    write: { kind, state: 'deleted', syncedAtMs: now() },
-    result: { action: decision.action, outcome: 'done', reason: decision.reason },
-  });
-  const handOff = handOffFor(deps.largeTransfers, decision, item, fs, s3);
-  if (handOff) {
-    return {
-      write: undefined,
-      handOff,
-      result: { action: decision.action, outcome: 'handed-off', reason: decision.reason },
-    };
-  }
-  switch (decision.action) {
-    case 'none':
-    case 'checksum':
-      return { write: undefined, result: { action: 'none', outcome: 'unchanged', reason: decision.reason } };
-    case 'skip':
-      return {
-        write: undefined,
-        result: { action: 'skip', outcome: 'skipped', reason: decision.reason, code: decision.code },
-      };
-    case 'record': {
-      const settled = await settle(side, item.path, fs!, now);
-      return {
-        write: {
-          kind: settled.kind,
-          state: 'present',
-          fs: toFsSnapshot(settled),
-          s3: snapshotOf(s3!),
-          syncedAtMs: now(),
-        },
-        result: { action: 'record', outcome: 'unchanged', reason: decision.reason },
-      };
-    }
-    case 'export':
-      return done(await exportPath(side, item.path, await settle(side, item.path, fs!, now)));
-    case 'import':
-      return done(await importPath(side, item.path, s3!, fs));
-    case 'deleteObject': {
-      await deps.deleteBudget?.charge(association, 'deleteObject', async () => {
-        const root = await side.tree.stat(side.root, '');
-        return root?.hasChildren === false;
-      });
-      await side.store.delete(side.location.bucket, s3!.key, { ifMatch: s3!.etag || undefined });
-      return tombstone(s3!.kind);
-    }
-    case 'deleteFile':
-      await deps.deleteBudget?.charge(association, 'deleteFile', async () => false);
-      await side.tree.remove(side.root, item.path, fs!, { pruneParents: true });
-      return tombstone(fs!.kind);
-    case 'dropLedger':
-      return { write: null, result: { action: 'dropLedger', outcome: 'done', reason: decision.reason } };
-    case 'keepBoth':
-      return keepBoth(item, association, side, { fs, s3 }, deps, done);
-  }
-}
-
-/**
- * KEEP_BOTH: the object takes the path, the file-system version is kept
- * beside it under a conflict name (created exclusively, so two conflicts in
- * one second never overwrite each other) and exported as a path of its own.
- */
-async function keepBoth(
-  item: WorkItem,
-  association: Association,
-  side: Side,
-  { fs, s3 }: Sides,
-  deps: ApplyDeps,
-  done: (t: Transferred) => Synced,
-): Promise<Synced> {
-  const proposed = conflictPath(item.path, {
-    now: new Date((deps.now ?? Date.now)()),
-    origin: deps.host,
-    random4: randomBytes(2).toString('hex'),
-  });
-  pathToKey(proposed, side.location.prefix, fs!.kind);
-  // A retry (the import below failed once) gets the copy it made before, not a second one.
-  const keptAs = await side.tree.preserve(side.root, item.path, proposed);
-  // The extra link moved the file's ctime: expect what is there now, if it is still the same file.
-  const linked = await side.tree.stat(side.root, item.path);
-  if (!linked || linked.ino !== fs!.ino || linked.mtimeNs !== fs!.mtimeNs || linked.size !== fs!.size) {
-    throw new SyncError(
-      'SourceChangedDuringTransfer',
-      `${item.path} changed while its conflict copy was made`,
-      {
-        retryable: true,
-      },
-    );
-  }
-  const imported = done(await importPath(side, item.path, s3!, linked));
-  await deps.events.publishConflict({
-    associationId: association.associationId,
-    path: item.path,
-    policy: association.conflictPolicy,
-    resolution: 'keepBoth',
-    keptAs,
-  });
-  // Lambda's own writes are never seen by host agents: export the copy now.
-  const copy = await applyItem({ associationId: item.associationId, path: keptAs, messageIds: [] }, deps);
-  return {
-    write: imported.write,
-    result: { ...imported.result, conflict: true, bytes: (imported.result.bytes ?? 0) + (copy.bytes ?? 0) },
-  };
-}
-
-/**
- * A file whose ctime is within the timestamp granularity of now could be
- * rewritten in the same tick without any visible change; wait one tick and
- * re-stat so the ledger never records such a "racy" snapshot.
- */
-async function settle(side: Side, path: string, fs: FsState, now: () => number): Promise<FsState> {
-  let current = fs;
-  for (let i = 0; i < 3 && current.kind === 'file' && isRacy(current, now()); i++) {
-    await sleep(10);
-    const again = await side.tree.stat(side.root, path);
-    if (!again) throw new SyncError('SourceChangedDuringTransfer', `${path} vanished`, { retryable: true });
-    current = again;
-  }
-  return current;
 }
 
 /** Maps a thrown error to a failed result (for callers that run items outside the state machine). */
