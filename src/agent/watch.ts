@@ -32,11 +32,31 @@ export interface WatcherOptions {
 
 const IGNORED_NAMES = ['.bucketlink'];
 const TEMP_PREFIX = '.bucketlink-tmp-';
+/** How long a new directory is listed again while its watch shows no life. */
+const RESCAN_FOR_MS = 30_000;
 /** Last reported state per path, to report a path once per real change; bounded. */
 const REMEMBER_PATHS = 200_000;
 
 export function isIgnoredName(name: string): boolean {
   return IGNORED_NAMES.includes(name) || name.startsWith(TEMP_PREFIX);
+}
+
+/**
+ * The options with their defaults. `?? default` per option, not a spread
+ * over the defaults: an option passed as undefined (an unset CLI flag) keeps
+ * its default instead of becoming a 1 ms timer.
+ */
+export function watcherOptions(options: WatcherOptions): Required<WatcherOptions> {
+  const quietMs = options.quietMs ?? 100;
+  return {
+    ...options,
+    quietMs,
+    windowMs: options.windowMs ?? 20,
+    maxChanges: options.maxChanges ?? 40,
+    host: options.host ?? hostname(),
+    nextSeq: options.nextSeq ?? sequence(),
+    renameWindowMs: options.renameWindowMs ?? Math.max(1_000, 4 * quietMs),
+  };
 }
 
 export class FileSystemWatcher {
@@ -49,19 +69,15 @@ export class FileSystemWatcher {
   /** Deletes of known inodes, held a little so the create of a rename (unlink + add) can pair with them. */
   readonly #held = new Map<string, { change: FileSystemChange; until: number }>();
   #flushTimer: NodeJS.Timeout | undefined;
+  /** Directories chokidar announced (or was asked to watch) since start. */
+  readonly #announced = new Set<string>();
+  /** New directories whose chokidar watch has not shown life yet, with their next rescan. */
+  readonly #unwatched = new Map<string, NodeJS.Timeout>();
   #busy = 0;
   #watcher: FSWatcher | undefined;
 
   constructor(options: WatcherOptions) {
-    this.#options = {
-      quietMs: 100,
-      windowMs: 20,
-      maxChanges: 40,
-      host: hostname(),
-      nextSeq: sequence(),
-      renameWindowMs: Math.max(1_000, 4 * (options.quietMs ?? 100)),
-      ...options,
-    };
+    this.#options = watcherOptions(options);
   }
 
   async start(): Promise<void> {
@@ -72,22 +88,22 @@ export class FileSystemWatcher {
       ignored: (path) => isIgnoredName(basename(path)),
       atomic: false,
     });
+    watcher.on('unlinkDir', (path) => this.#announced.delete(path));
     for (const kind of ['change', 'unlink', 'unlinkDir'] as const) {
       watcher.on(kind, (path) => this.#touch(path));
     }
     watcher.on('add', (path) => this.#touch(path, true));
     watcher.on('addDir', (path) => {
+      this.#announced.add(path);
       this.#touch(path, true);
-      // Files written into a brand-new directory before its watch exists are
-      // never announced: list it now and once more when it has settled.
-      void this.#rescan(path);
-      setTimeout(() => void this.#rescan(path), this.#options.quietMs).unref();
+      this.#rescanUntilWatched(path);
     });
     // chokidar drops a change whose mtime did not move (chmod, chown): the raw
     // inotify event still arrives, so take those too.
     watcher.on('raw', (_event, name, details) => {
       const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
       if (!watched || typeof name !== 'string') return;
+      this.#watchIsLive(watched);
       const path = basename(watched) === name ? watched : join(watched, name);
       if (!isIgnoredName(basename(path))) this.#touch(path);
     });
@@ -102,8 +118,9 @@ export class FileSystemWatcher {
   }
 
   async close(): Promise<void> {
-    for (const timer of this.#timers.values()) clearTimeout(timer);
+    for (const timer of [...this.#timers.values(), ...this.#unwatched.values()]) clearTimeout(timer);
     this.#timers.clear();
+    this.#unwatched.clear();
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     await this.#watcher?.close();
   }
@@ -123,23 +140,62 @@ export class FileSystemWatcher {
     );
   }
 
+  /**
+   * chokidar lists a new directory and only then watches it, so a file
+   * written in between is never announced (paulmillr/chokidar#1471; under
+   * load the gap lasts hundreds of ms). List the directory now and again,
+   * at growing intervals, until its watch shows life (a raw event from it)
+   * or RESCAN_FOR_MS has passed; the listing after the first sign of life
+   * finds whatever the gap hid.
+   */
+  #rescanUntilWatched(directory: string, delay = Math.max(this.#options.quietMs, 50), waited = 0): void {
+    void this.#rescan(directory);
+    if (waited >= RESCAN_FOR_MS) {
+      this.#unwatched.delete(directory);
+      return;
+    }
+    const timer = setTimeout(() => this.#rescanUntilWatched(directory, delay * 2, waited + delay), delay);
+    timer.unref();
+    this.#unwatched.set(directory, timer);
+  }
+
+  #watchIsLive(directory: string): void {
+    const timer = this.#unwatched.get(directory);
+    if (!timer) return;
+    clearTimeout(timer);
+    this.#unwatched.delete(directory);
+    void this.#rescan(directory);
+  }
+
   async #rescan(directory: string): Promise<void> {
     this.#busy++;
     try {
-      const entries = await readdir(directory, { recursive: true }).catch(() => [] as string[]);
+      const entries = await readdir(directory, { recursive: true, withFileTypes: true }).catch(() => []);
       for (const entry of entries) {
-        if (entry.split(sep).some(isIgnoredName)) continue;
-        const path = join(directory, entry);
+        const path = join(entry.parentPath, entry.name);
+        if (relative(directory, path).split(sep).some(isIgnoredName)) continue;
+        // A directory made inside one chokidar had not watched yet is never
+        // announced, nor watched: have chokidar watch it too.
+        if (entry.isDirectory() && !this.#announced.has(path)) {
+          this.#announced.add(path);
+          this.#watcher?.add(path);
+          this.#rescanUntilWatched(path);
+        }
         // Already waiting: its own events will settle it.
-        if (!this.#timers.has(path)) this.#touch(path, !this.#reported.has(path));
+        if (!this.#timers.has(path)) this.#touch(path, !this.#reported.has(this.#key(path)));
       }
     } finally {
       this.#busy--;
     }
   }
 
+  /** `/a/b` for `<root>/a/b`: how paths are reported and remembered. */
+  #key(absolutePath: string): string {
+    return `/${relative(this.#options.root, absolutePath).split(sep).join('/')}`;
+  }
+
   async #settle(absolutePath: string): Promise<void> {
-    const path = `/${relative(this.#options.root, absolutePath).split(sep).join('/')}`;
+    const path = this.#key(absolutePath);
     const added = this.#added.delete(absolutePath);
     const stat = await lstat(absolutePath, { bigint: true }).catch(() => undefined);
     const signature = stat

@@ -1,5 +1,5 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, LocalProcess } from '../support/bucketlink.ts';
@@ -24,13 +24,23 @@ async function inParallel(count: number, work: (i: number) => Promise<unknown>):
   );
 }
 
-async function countFiles(dir: string): Promise<number> {
-  let count = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) count += await countFiles(join(dir, entry.name));
-    else if (entry.name !== '.bucketlink') count++;
-  }
-  return count;
+/** Regular files under `dir`, as paths relative to it (the sentinel left out). */
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile() && entry.name !== '.bucketlink')
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)));
+}
+
+async function listKeys(local: LocalProcess, bucket: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await local.s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) keys.push(object.Key!);
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys;
 }
 
 /** Peak resident set size of a process, in MiB (VmHWM). */
@@ -74,7 +84,18 @@ describe(`${FILES} files and ${OBJECTS} objects at once`, () => {
     await eventually(async () => {
       const { transfers } = await local.status();
       return transfers.exports - before.exports >= FILES && transfers.imports - before.imports >= OBJECTS;
-    }, deadline);
+    }, deadline).catch(async (error) => {
+      // Say what is missing, so a failure here can be diagnosed from the CI log alone.
+      const keys = new Set(await listKeys(local, 'load-out'));
+      const files = new Set(await listFiles(join(local.root, 'load-s3')));
+      const shortfall = {
+        notExported: Array.from({ length: FILES }, (_, i) => path(i)).filter((p) => !keys.has(p)),
+        notImported: Array.from({ length: OBJECTS }, (_, i) => path(i)).filter((p) => !files.has(p)),
+        status: await local.status(),
+        stderrTail: local.stderr.slice(-4000),
+      };
+      throw new Error(`${(error as Error).message}: ${JSON.stringify(shortfall, null, 1)}`);
+    });
     const settled = await local.settle(deadline);
     const syncedMs = Date.now() - started;
 
@@ -83,17 +104,8 @@ describe(`${FILES} files and ${OBJECTS} objects at once`, () => {
     expect(settled.transfers.imports - before.imports).toBe(OBJECTS);
     expect(settled.transfers.total - before.total).toBe(FILES + OBJECTS);
     expect(settled.failed).toBe(0);
-    expect(await countFiles(join(local.root, 'load-s3'))).toBe(OBJECTS);
-    let keys = 0;
-    let token: string | undefined;
-    do {
-      const page = await local.s3.send(
-        new ListObjectsV2Command({ Bucket: 'load-out', ContinuationToken: token }),
-      );
-      keys += page.KeyCount ?? 0;
-      token = page.NextContinuationToken;
-    } while (token);
-    expect(keys).toBe(FILES);
+    expect(await listFiles(join(local.root, 'load-s3'))).toHaveLength(OBJECTS);
+    expect(await listKeys(local, 'load-out')).toHaveLength(FILES);
     // A quiet period moves nothing more.
     const quiet = await local.settle(deadline);
     expect(quiet.transfers.total).toBe(settled.transfers.total);

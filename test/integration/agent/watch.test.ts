@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -129,5 +131,37 @@ describe('FileSystemWatcher', () => {
     await eventually(async () => changes.filter((c) => c.path === '/mode.txt').length === 2);
     await rm(file);
     await eventually(async () => changes.some((c) => c.path === '/mode.txt' && c.op === 'deleted'));
+  });
+
+  it('reports a file written into a new directory after chokidar listed it but before it watches it', async () => {
+    // chokidar lists a new directory, then watches it (paulmillr/chokidar#1471).
+    // A loaded process stretches that gap; here chokidar's listing of `slow`
+    // is held 500 ms, and the file is written just before the watch starts.
+    await startWatcher(100);
+    const slow = join(root, 'slow');
+    const realReaddir = fs.promises.readdir;
+    const realWatch = fs.watch;
+    fs.promises.readdir = (async (path: string, options?: { recursive?: boolean }) => {
+      const listed = await realReaddir(path, options as never);
+      if (path === slow && !options?.recursive) await new Promise((resolve) => setTimeout(resolve, 500));
+      return listed;
+    }) as typeof realReaddir;
+    fs.watch = ((path: string, ...rest: unknown[]) => {
+      if (path === slow) fs.writeFileSync(join(slow, 'late.txt'), 'late');
+      return (realWatch as (...args: unknown[]) => fs.FSWatcher)(path, ...rest);
+    }) as typeof fs.watch;
+    syncBuiltinESMExports();
+    try {
+      await mkdir(slow);
+      await eventually(async () => changes.some((change) => change.path === '/slow/late.txt'), 10_000);
+    } finally {
+      fs.promises.readdir = realReaddir;
+      fs.watch = realWatch;
+      syncBuiltinESMExports();
+    }
+    expect(changes.find((change) => change.path === '/slow/late.txt')).toMatchObject({
+      op: 'created',
+      size: 4,
+    });
   });
 });
