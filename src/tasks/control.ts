@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AssociationStore } from '../adapters/ports.ts';
 import type { DynamoTaskStore } from '../adapters/task-store.ts';
 import { parseDataRepositoryPath } from '../core/association.ts';
-import { AssociationNotFoundError, SyncError } from '../core/errors.ts';
+import { AssociationNotFoundError, errorCode, SyncError } from '../core/errors.ts';
 import {
   type CreateTaskInput,
   emptyStatus,
@@ -80,7 +80,16 @@ export async function createTask(input: CreateTaskInput, deps: TaskControlDeps):
     status: emptyStatus(now),
   };
   await deps.tasks.create(task);
-  await deps.startTask(task);
+  try {
+    await deps.startTask(task);
+  } catch (error) {
+    // Never started: say so, instead of a task PENDING forever.
+    await deps.tasks.transition(task.taskId, ['PENDING'], 'FAILED', {
+      endTime: new Date().toISOString(),
+      failureDetails: { message: `task did not start: ${errorCode(error)}: ${(error as Error).message}` },
+    });
+    throw error;
+  }
   return (await deps.tasks.get(task.taskId)) ?? task;
 }
 

@@ -12,8 +12,9 @@ export interface ScheduledReconcile {
 }
 
 /**
- * A sweep that runs. PENDING is left out on purpose: a task whose start
- * failed stays PENDING forever and must not hold every later sweep back.
+ * A sweep that runs. PENDING is left out on purpose: a task caught between
+ * its creation and its start (whose start fails, it ends FAILED) must not
+ * hold the next sweep back.
  */
 const RUNNING = ['EXECUTING', 'CANCELING'] as const;
 
