@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,7 +99,6 @@ describe('FileSystemWatcher', () => {
     await eventually(async () => watcher!.pending() === 0 && changes.length >= names.length + 1);
     changes.length = 0;
 
-    const { rename } = await import('node:fs/promises');
     await rename(join(root, 'solo.txt'), join(root, 'moved.txt'));
     await rename(join(root, 'dir1'), join(root, 'dir2'));
     await eventually(async () =>
@@ -163,5 +162,32 @@ describe('FileSystemWatcher', () => {
       op: 'created',
       size: 4,
     });
+  });
+
+  it('reports each file of a directory that existed before it started, when the directory is moved away', async () => {
+    // The files are written before the watcher starts: only its baseline knows them.
+    root = await mkdtemp(join(tmpdir(), 'bucketlink-watch-'));
+    await mkdir(join(root, 'old', 'sub'), { recursive: true });
+    for (const name of ['a.txt', 'b.txt', 'sub/c.txt']) await writeFile(join(root, 'old', name), name);
+    await writeFile(join(root, 'kept.txt'), 'kept');
+    changes.length = 0;
+    watcher = new FileSystemWatcher({
+      root,
+      quietMs: 100,
+      emit: (event) => changes.push(...event.detail.changes),
+    });
+    await watcher.start();
+
+    // Moved out of the root: no event names its files (an `rm -r` would, one by one).
+    const outside = await mkdtemp(join(tmpdir(), 'bucketlink-outside-'));
+    await rename(join(root, 'old'), join(outside, 'old'));
+    await appendFile(join(root, 'kept.txt'), ' and changed');
+    await eventually(
+      async () => watcher!.pending() === 0 && changes.some((c) => c.path === '/old/sub/c.txt'),
+      10_000,
+    );
+    const deleted = changes.filter((c) => c.op === 'deleted').map((c) => c.path);
+    expect(deleted).toEqual(expect.arrayContaining(['/old/a.txt', '/old/b.txt', '/old/sub/c.txt']));
+    expect(changes.find((c) => c.path === '/kept.txt')).toMatchObject({ op: 'modified', kind: 'file' });
   });
 });
