@@ -303,12 +303,20 @@ async function pairRenames(candidates: Candidate[], deps: PlanDeps): Promise<Can
  */
 async function findEchoes(candidates: Candidate[], deps: PlanDeps): Promise<Set<number>> {
   const checked = new Map<string, number[]>();
+  const prefixes = new Map<string, string>();
   for (const [index, candidate] of candidates.entries()) {
     if (!candidate.etag && !candidate.seen) continue;
     // A path with no valid key has no row (and would fail the whole batch read): apply refuses it.
     const { associationId, dataRepositoryPath } = candidate.association;
-    if (!hasValidKey(candidate.path, parseDataRepositoryPath(dataRepositoryPath).prefix)) continue;
-    checked.set(associationId, [...(checked.get(associationId) ?? []), index]);
+    let prefix = prefixes.get(associationId);
+    if (prefix === undefined) {
+      prefix = parseDataRepositoryPath(dataRepositoryPath).prefix;
+      prefixes.set(associationId, prefix);
+    }
+    if (!hasValidKey(candidate.path, prefix)) continue;
+    const indexes = checked.get(associationId);
+    if (indexes) indexes.push(index);
+    else checked.set(associationId, [index]);
   }
   const echoes = new Set<number>();
   for (const [associationId, indexes] of checked) {
