@@ -1,7 +1,7 @@
 import { lstat, open, readdir, readFile, rename } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { FileSystemChange } from '../core/events.ts';
-import { isIgnoredName } from './watch.ts';
+import { isIgnoredName } from './watch-options.ts';
 
 /** What a scan remembers per path: the fields that reveal a change, including `mv`, `tar x` and chmod. */
 export type ScanState = Map<string, string>;

@@ -1,11 +1,15 @@
-import type { BigIntStats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { basename, join, relative, sep } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import type { AgentChangeEvent, FileSystemChange } from '../core/events.ts';
 import { logger } from '../log.ts';
-import { changeEvent, coalesceByPath, groupChanges, sequence } from './coalesce.ts';
+import { changeEvent, coalesceByPath, groupChanges } from './coalesce.ts';
+import { isIgnoredName, signatureOf, type WatcherOptions, watcherOptions } from './watch-options.ts';
+
+/** How long a new directory is listed again while its watch shows no life. */
+const RESCAN_FOR_MS = 30_000;
+/** Last reported state per path, to report a path once per real change; bounded. */
+const REMEMBER_PATHS = 200_000;
 
 /**
  * Watches a file-system root and reports settled changes as agent events
@@ -16,55 +20,6 @@ import { changeEvent, coalesceByPath, groupChanges, sequence } from './coalesce.
  * `maxChanges` entries and 8 KB each. Events are hints: the worker re-reads
  * both sides.
  */
-export interface WatcherOptions {
-  root: string;
-  emit(event: AgentChangeEvent): void;
-  /** How long a path must see no event before it is reported. */
-  quietMs?: number;
-  /** How long settled changes wait to be grouped into one event. */
-  windowMs?: number;
-  maxChanges?: number;
-  host?: string;
-  /** How long a delete waits for a create of the same inode (a rename). Default max(1 s, 4 × quietMs). */
-  renameWindowMs?: number;
-  /** Sequence numbers for changes (shared with the agent's other sources). */
-  nextSeq?: () => number;
-}
-
-const IGNORED_NAMES = ['.bucketlink'];
-const TEMP_PREFIX = '.bucketlink-tmp-';
-/** How long a new directory is listed again while its watch shows no life. */
-const RESCAN_FOR_MS = 30_000;
-/** Last reported state per path, to report a path once per real change; bounded. */
-const REMEMBER_PATHS = 200_000;
-
-/** What makes a path's state: a change to any of these is reported. */
-function signatureOf(stat: BigIntStats): string {
-  return `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.mode}`;
-}
-
-export function isIgnoredName(name: string): boolean {
-  return IGNORED_NAMES.includes(name) || name.startsWith(TEMP_PREFIX);
-}
-
-/**
- * The options with their defaults. `?? default` per option, not a spread
- * over the defaults: an option passed as undefined (an unset CLI flag) keeps
- * its default instead of becoming a 1 ms timer.
- */
-export function watcherOptions(options: WatcherOptions): Required<WatcherOptions> {
-  const quietMs = options.quietMs ?? 100;
-  return {
-    ...options,
-    quietMs,
-    windowMs: options.windowMs ?? 20,
-    maxChanges: options.maxChanges ?? 40,
-    host: options.host ?? hostname(),
-    nextSeq: options.nextSeq ?? sequence(),
-    renameWindowMs: options.renameWindowMs ?? Math.max(1_000, 4 * quietMs),
-  };
-}
-
 export class FileSystemWatcher {
   readonly #options: Required<WatcherOptions>;
   readonly #timers = new Map<string, NodeJS.Timeout>();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { watcherOptions } from '../../../src/agent/watch.ts';
+import { watcherOptions } from '../../../src/agent/watch-options.ts';
 
 describe('watcherOptions', () => {
   it('keeps every default when an option is passed as undefined (an unset CLI flag)', () => {
