@@ -83,11 +83,14 @@ export async function createTask(input: CreateTaskInput, deps: TaskControlDeps):
   try {
     await deps.startTask(task);
   } catch (error) {
-    // Never started: say so, instead of a task PENDING forever.
-    await deps.tasks.transition(task.taskId, ['PENDING'], 'FAILED', {
-      endTime: new Date().toISOString(),
-      failureDetails: { message: `task did not start: ${errorCode(error)}: ${(error as Error).message}` },
-    });
+    // Never started: say so, instead of a task PENDING forever. The start
+    // error is what the caller needs, even if this write fails too.
+    await deps.tasks
+      .transition(task.taskId, ['PENDING'], 'FAILED', {
+        endTime: new Date().toISOString(),
+        failureDetails: { message: `task did not start: ${errorCode(error)}: ${(error as Error).message}` },
+      })
+      .catch(() => false);
     throw error;
   }
   return (await deps.tasks.get(task.taskId)) ?? task;
