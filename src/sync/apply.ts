@@ -3,7 +3,15 @@ import { associationRoot, parseDataRepositoryPath } from '../core/association.ts
 import { decideAction } from '../core/decide.ts';
 import { AssociationNotFoundError, errorCode, SyncError } from '../core/errors.ts';
 import { pathToKey } from '../core/mapping.ts';
-import type { ApplyResult, Association, LedgerEntry, WorkItem } from '../core/types.ts';
+import type {
+  ApplyResult,
+  Association,
+  Decision,
+  FsState,
+  LedgerEntry,
+  S3State,
+  WorkItem,
+} from '../core/types.ts';
 import { act, type Synced } from './act.ts';
 import type { DeleteBudget } from './delete-budget.ts';
 import type { LargeTransfers } from './large-plan.ts';
@@ -66,20 +74,14 @@ export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyR
     messageIds: item.messageIds,
     ...fields,
   });
-  if (!ACTIVE.has(association.lifecycle)) {
+  if (!isActive(association)) {
     return result({
       action: 'skip',
       outcome: 'skipped',
       reason: `association-${association.lifecycle.toLowerCase()}`,
     });
   }
-  const side: Side = {
-    tree: deps.tree,
-    store: deps.store,
-    root: associationRoot(deps.fileSystemRoot, association),
-    location: parseDataRepositoryPath(association.dataRepositoryPath),
-    restoreOwner: deps.restoreOwner,
-  };
+  const side = sideOf(association, deps);
   // A path with no valid key is refused before anything asks S3 or the ledger
   // about it (the ledger's sort key has S3's 1024-byte limit too).
   try {
@@ -128,6 +130,42 @@ export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyR
   return last;
 }
 
+export function isActive(association: Association): boolean {
+  return ACTIVE.has(association.lifecycle);
+}
+
+/** The association's two sides, as apply and the large-file path act on them. */
+export function sideOf(association: Association, deps: ApplyDeps): Side {
+  return {
+    tree: deps.tree,
+    store: deps.store,
+    root: associationRoot(deps.fileSystemRoot, association),
+    location: parseDataRepositoryPath(association.dataRepositoryPath),
+    restoreOwner: deps.restoreOwner,
+  };
+}
+
+/** Reads both sides of a path and decides against `base`, comparing the bytes when the table asks to. */
+export async function observe(
+  side: Side,
+  path: string,
+  kindHint: WorkItem['kindHint'],
+  base: LedgerEntry | undefined,
+  association: Association,
+): Promise<{ decision: Decision; fs: FsState | undefined; s3: S3State | undefined }> {
+  const [fs, s3, rootMounted] = await Promise.all([
+    side.tree.stat(side.root, path),
+    side.store.stat(side.location.bucket, side.location.prefix, path, kindHint),
+    side.tree.sentinelPresent(side.root),
+  ]);
+  const input = { base, fs, s3, policy: association, rootMounted };
+  let decision = decideAction(input);
+  if (decision.action === 'checksum' && fs && s3) {
+    decision = decideAction({ ...input, contentEqual: await contentMatches(side, path, s3) });
+  }
+  return { decision, fs, s3 };
+}
+
 function finish(ledger: Ledger, item: WorkItem, lease: Lease, write: LedgerWrite | undefined) {
   return write === undefined
     ? ledger.release(item.associationId, item.path, lease)
@@ -144,16 +182,7 @@ async function syncPath(
   let base = leaseBase;
   let synced: Synced = { write: undefined, result: {} };
   for (let step = 0; step < MAX_STEPS; step++) {
-    const [fs, s3, rootMounted] = await Promise.all([
-      side.tree.stat(side.root, item.path),
-      side.store.stat(side.location.bucket, side.location.prefix, item.path, item.kindHint),
-      side.tree.sentinelPresent(side.root),
-    ]);
-    const input = { base, fs, s3, policy: association, rootMounted };
-    let decision = decideAction(input);
-    if (decision.action === 'checksum' && fs && s3) {
-      decision = decideAction({ ...input, contentEqual: await contentMatches(side, item.path, s3) });
-    }
+    const { decision, fs, s3 } = await observe(side, item.path, item.kindHint, base, association);
     const acted = await act(decision, item, association, side, { fs, s3 }, deps, (copy) =>
       applyItem(copy, deps),
     );

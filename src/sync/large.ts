@@ -9,16 +9,15 @@ import {
 } from '../adapters/fs-ranges.ts';
 import type { Lease, LedgerWrite } from '../adapters/ports.ts';
 import type { S3RangeStore } from '../adapters/s3-ranges.ts';
-import { associationRoot, parseDataRepositoryPath } from '../core/association.ts';
-import { decideAction, isRacy, toFsSnapshot } from '../core/decide.ts';
+import { isRacy, toFsSnapshot } from '../core/decide.ts';
 import { LedgerConflictError, SourceChangedError, SyncError } from '../core/errors.ts';
 import { pathToKey } from '../core/mapping.ts';
 import { encodePosixMeta } from '../core/metadata.ts';
 import type { ApplyResult, Association, FsState, S3State } from '../core/types.ts';
 import { logger } from '../log.ts';
-import { type ApplyDeps, applyItem } from './apply.ts';
+import { type ApplyDeps, applyItem, isActive, observe, sideOf } from './apply.ts';
 import { type ByteRange, type LargeTransferRequest, partSizeFor, planRanges } from './large-plan.ts';
-import { contentMatches, type Side, snapshotAfterPut, snapshotOf } from './transfer.ts';
+import { type Side, snapshotAfterPut, snapshotOf } from './transfer.ts';
 
 /**
  * The steps of statemachines/large-transfer.asl.json (a STANDARD execution):
@@ -68,21 +67,13 @@ export interface PartDone {
 }
 
 /** The association's two sides, while it is active (apply's rule); undefined otherwise. */
-async function sideOf(
+async function activeSide(
   associationId: string,
   deps: ApplyDeps,
 ): Promise<{ side: Side; association: Association } | undefined> {
   const association = await deps.getAssociation(associationId);
-  if (!association || !['CREATING', 'AVAILABLE', 'UPDATING'].includes(association.lifecycle))
-    return undefined;
-  const side = {
-    tree: deps.tree,
-    store: deps.store,
-    root: associationRoot(deps.fileSystemRoot, association),
-    location: parseDataRepositoryPath(association.dataRepositoryPath),
-    restoreOwner: deps.restoreOwner,
-  };
-  return { side, association };
+  if (!association || !isActive(association)) return undefined;
+  return { side: sideOf(association, deps), association };
 }
 
 /** Hands the path back to apply after the lease is released (nothing large left to do, or someone asked meanwhile). */
@@ -92,7 +83,7 @@ async function reapply(associationId: string, path: string, deps: ApplyDeps): Pr
 
 export async function prepareLarge(request: LargeTransferRequest, deps: LargeDeps): Promise<Prepared> {
   const { associationId, path } = request;
-  const active = await sideOf(associationId, deps);
+  const active = await activeSide(associationId, deps);
   const owner = `large/${request.transferId}`;
   const got = active ? await deps.ledger.acquire(associationId, path, owner, LARGE_LEASE_TTL_MS) : undefined;
   if (!active || !got?.acquired) {
@@ -105,21 +96,7 @@ export async function prepareLarge(request: LargeTransferRequest, deps: LargeDep
   const lease = got.lease;
   const { side, association } = active;
   try {
-    let [fs, s3] = await Promise.all([
-      side.tree.stat(side.root, path),
-      side.store.stat(side.location.bucket, side.location.prefix, path, 'file'),
-    ]);
-    const input = {
-      base: lease.base,
-      fs,
-      s3,
-      policy: association,
-      rootMounted: await side.tree.sentinelPresent(side.root),
-    };
-    let decision = decideAction(input);
-    if (decision.action === 'checksum' && fs && s3) {
-      decision = decideAction({ ...input, contentEqual: await contentMatches(side, path, s3) });
-    }
+    let { decision, fs, s3 } = await observe(side, path, 'file', lease.base, association);
     const common = {
       transferId: request.transferId,
       associationId,
