@@ -1,7 +1,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
-import type { AgentChangeEvent, FileSystemChange } from '../core/events.ts';
+import type { FileSystemChange } from '../core/events.ts';
 import { logger } from '../log.ts';
 import { changeEvent, coalesceByPath, groupChanges } from './coalesce.ts';
 import { isIgnoredName, signatureOf, type WatcherOptions, watcherOptions } from './watch-options.ts';
