@@ -1,3 +1,4 @@
+import type { BigIntStats } from 'node:fs';
 import { lstat, open, readdir, readFile, rename } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { FileSystemChange } from '../core/events.ts';
@@ -17,6 +18,29 @@ interface Seen {
 }
 
 /**
+ * Every path below `root` except bucketlink's own (temp files, the
+ * sentinel), with its lstat (symlinks are not followed), in listing order;
+ * 64 lstat calls at a time. `path` is `/a/b`, as changes name it.
+ */
+export async function* lstatTree(
+  root: string,
+): AsyncGenerator<{ path: string; absolute: string; stat: BigIntStats }> {
+  const entries = (await readdir(root, { recursive: true }).catch(() => [] as string[])).filter(
+    (entry) => !entry.split(sep).some(isIgnoredName),
+  );
+  for (let i = 0; i < entries.length; i += 64) {
+    const chunk = entries.slice(i, i + 64);
+    const stats = await Promise.all(
+      chunk.map((entry) => lstat(join(root, entry), { bigint: true }).catch(() => undefined)),
+    );
+    for (const [j, entry] of chunk.entries()) {
+      const stat = stats[j];
+      if (stat) yield { path: `/${entry.split(sep).join('/')}`, absolute: join(root, entry), stat };
+    }
+  }
+}
+
+/**
  * Walks `root` (symlinks are not followed) and diffs it against the previous
  * scan on ino, ctime and mode (plus size and mtime). A directory is compared
  * on ino and mode only: its ctime moves whenever a child does. Returns the
@@ -29,17 +53,13 @@ export async function scanTree(
   nextSeq: () => number,
 ): Promise<{ changes: FileSystemChange[]; state: ScanState }> {
   const seen = new Map<string, Seen>();
-  const entries = await readdir(root, { recursive: true }).catch(() => [] as string[]);
-  for (const entry of entries) {
-    if (entry.split(sep).some(isIgnoredName)) continue;
-    const stat = await lstat(join(root, entry), { bigint: true }).catch(() => undefined);
-    if (!stat) continue;
+  for await (const { path, stat } of lstatTree(root)) {
     const kind = stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : 'file';
     const signature =
       kind === 'dir'
         ? `dir:${stat.ino}:${stat.mode}`
         : `${kind}:${stat.ino}:${stat.mode}:${stat.ctimeNs}:${stat.size}:${stat.mtimeNs}`;
-    seen.set(`/${entry.split(sep).join('/')}`, {
+    seen.set(path, {
       signature,
       kind,
       size: Number(stat.size),

@@ -4,6 +4,7 @@ import { type FSWatcher, watch } from 'chokidar';
 import type { FileSystemChange } from '../core/events.ts';
 import { logger } from '../log.ts';
 import { changeEvent, coalesceByPath, groupChanges } from './coalesce.ts';
+import { lstatTree } from './scan.ts';
 import { isIgnoredName, signatureOf, type WatcherOptions, watcherOptions } from './watch-options.ts';
 
 /** How long a new directory is listed again while its watch shows no life. */
@@ -90,20 +91,9 @@ export class FileSystemWatcher {
    * deleted. About 200 bytes a path (REMEMBER_PATHS bounds it).
    */
   async #baseline(): Promise<void> {
-    const root = this.#options.root;
-    const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
-    const wanted = entries
-      .map((entry) => join(entry.parentPath, entry.name))
-      .filter((path) => !relative(root, path).split(sep).some(isIgnoredName));
-    for (let i = 0; i < wanted.length; i += 64) {
-      await Promise.all(
-        wanted.slice(i, i + 64).map(async (path) => {
-          const stat = await lstat(path, { bigint: true }).catch(() => undefined);
-          if (!stat) return;
-          if (stat.isDirectory()) this.#announced.add(path);
-          if (!this.#reported.has(this.#key(path))) this.#remember(this.#key(path), signatureOf(stat));
-        }),
-      );
+    for await (const { path, absolute, stat } of lstatTree(this.#options.root)) {
+      if (stat.isDirectory()) this.#announced.add(absolute);
+      if (!this.#reported.has(path)) this.#remember(path, signatureOf(stat));
     }
   }
 
