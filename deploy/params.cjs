@@ -106,10 +106,56 @@ function scheduleExpression(text) {
   );
 }
 
+/**
+ * The stack's own buckets are named `<service>-<stage>-…` (the tasks bucket,
+ * the deployment bucket). A `buckets` selector that matches such a name would
+ * let the workers write and delete them and the control function accept an
+ * association on them: refused at package time.
+ */
+function checkOwnBuckets(selectors, service, stage) {
+  const own = `${service}-${stage}-`;
+  for (const s of selectors) {
+    const name = typeof s === 'string' ? s : s.prefix;
+    const covers =
+      typeof s === 'string' ? name.startsWith(own) : own.startsWith(name) || name.startsWith(own);
+    if (covers)
+      throw new Error(
+        `deploy parameter \`buckets\`: "${typeof s === 'string' ? s : `${s.prefix}*`}" covers the stack's own buckets (${own}…); name the data buckets instead`,
+      );
+  }
+  return selectors;
+}
+
+/**
+ * `elasticfilesystem:ClientMount`/`ClientWrite` authorize on the file system,
+ * not the access point: the file systems of the access point's account and
+ * region, narrowed by the `elasticfilesystem:AccessPointArn` condition
+ * (EFS user guide, "Using access points in IAM policies").
+ */
+function fileSystemArns(accessPointArn) {
+  const match = /^arn:([^:]+):elasticfilesystem:([^:]+):(\d{12}):access-point\/fsap-[0-9a-f]+$/.exec(
+    String(accessPointArn),
+  );
+  if (!match)
+    throw new Error(
+      `deploy parameter \`fileSystemAccessPointArn\` must be an EFS access point ARN, got "${accessPointArn}"`,
+    );
+  const [, partition, region, account] = match;
+  return [`arn:${partition}:elasticfilesystem:${region}:${account}:file-system/*`];
+}
+
 const param =
   (name) =>
   ({ resolveVariable }) =>
     resolveVariable(`param:${name}`);
+
+/** The `buckets` parameter, parsed and checked against the stack's own bucket names. */
+const buckets = async (ctx) =>
+  checkOwnBuckets(
+    parseBuckets(await param('buckets')(ctx)),
+    await ctx.resolveVariable('self:service'),
+    await ctx.resolveVariable('sls:stage'),
+  );
 
 /** CLI `--param` values arrive as strings; CloudFormation's integer properties want numbers. */
 const integer = (name, min, max) => async (ctx) => {
@@ -133,11 +179,14 @@ module.exports = {
   checkBatchWindow,
   bucketArns,
   scheduleExpression,
+  checkOwnBuckets,
+  fileSystemArns,
   /** Serverless variable resolvers (`${file(./deploy/params.cjs):…}`). */
   resolvers: {
-    s3RulePattern: async (ctx) => s3RulePattern(parseBuckets(await param('buckets')(ctx))),
-    bucketArns: async (ctx) => bucketArns(parseBuckets(await param('buckets')(ctx))).buckets,
-    objectArns: async (ctx) => bucketArns(parseBuckets(await param('buckets')(ctx))).objects,
+    s3RulePattern: async (ctx) => s3RulePattern(await buckets(ctx)),
+    bucketArns: async (ctx) => bucketArns(await buckets(ctx)).buckets,
+    objectArns: async (ctx) => bucketArns(await buckets(ctx)).objects,
+    fileSystemArns: async (ctx) => fileSystemArns(await param('fileSystemAccessPointArn')(ctx)),
     subnetIds: async (ctx) => list(await param('subnetIds')(ctx)),
     securityGroupIds: async (ctx) => list(await param('securityGroupIds')(ctx)),
     routeTableIds: async (ctx) => list(await param('routeTableIds')(ctx)),

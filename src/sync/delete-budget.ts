@@ -38,6 +38,9 @@ export class DeleteBudgetExceededError extends SyncError {
   }
 }
 
+/** A window's budget item outlives the window by a day, then the tasks table's TTL (expiresAt) removes it. */
+const BUDGET_ITEM_GRACE_MS = 24 * 3600_000;
+
 export type DeleteKind = 'deleteObject' | 'deleteFile';
 
 export class DeleteBudget {
@@ -56,9 +59,17 @@ export class DeleteBudget {
     };
   }
 
+  #window(): number {
+    return Math.floor(this.#options.now() / this.#options.windowMs);
+  }
+
   #key(associationId: string): string {
-    const window = Math.floor(this.#options.now() / this.#options.windowMs);
-    return `budget#${associationId}#${window}`;
+    return `budget#${associationId}#${this.#window()}`;
+  }
+
+  /** Epoch seconds the tasks table's TTL removes a window's item at: a day after the window ends. */
+  #expiresAt(): number {
+    return Math.ceil(((this.#window() + 1) * this.#options.windowMs + BUDGET_ITEM_GRACE_MS) / 1000);
   }
 
   /**
@@ -85,9 +96,9 @@ export class DeleteBudget {
         new UpdateCommand({
           TableName: tableName,
           Key: { taskId },
-          UpdateExpression: 'ADD deletes :one',
+          UpdateExpression: 'ADD deletes :one SET expiresAt = :expires',
           ConditionExpression: 'attribute_not_exists(deletes) OR deletes < :limit',
-          ExpressionAttributeValues: { ':one': 1, ':limit': limit },
+          ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':expires': this.#expiresAt() },
         }),
       );
     } catch (error) {
@@ -122,9 +133,9 @@ export class DeleteBudget {
         new UpdateCommand({
           TableName: tableName,
           Key: { taskId },
-          UpdateExpression: 'SET paths = :paths, itemType = :type',
+          UpdateExpression: 'SET paths = :paths, itemType = :type, expiresAt = :expires',
           ConditionExpression: 'attribute_not_exists(paths)',
-          ExpressionAttributeValues: { ':paths': paths, ':type': 'budget' },
+          ExpressionAttributeValues: { ':paths': paths, ':type': 'budget', ':expires': this.#expiresAt() },
         }),
       );
       return paths;

@@ -21,6 +21,8 @@ const params = require('../../deploy/params.cjs') as {
   parseBuckets(text: string): unknown;
   batchSize(text: string): number;
   checkBatchWindow(size: number, windowSeconds: number): void;
+  checkOwnBuckets(selectors: unknown, service: string, stage: string): unknown;
+  fileSystemArns(accessPointArn: string): string[];
 };
 const { networkResources } = require('../../deploy/network.cjs') as {
   networkResources(input: Record<string, unknown>): {
@@ -133,7 +135,7 @@ describe('the network parameter', () => {
     subnetIds: ['subnet-a', 'subnet-b'],
     securityGroupIds: ['sg-1', 'sg-2'],
     routeTableIds: ['rtb-a', 'rtb-b', 'rtb-c'],
-    publicSubnetId: 'subnet-public',
+    publicSubnetId: 'subnet-0abc1',
   };
 
   it('with nat, routes every private route table through one NAT gateway in the public subnet', () => {
@@ -142,7 +144,7 @@ describe('the network parameter', () => {
       UseVpcEndpoints: { 'Fn::Equals': ['nat', 'endpoints'] },
       UseNat: { 'Fn::Equals': ['nat', 'nat'] },
     });
-    expect(Resources.NatGateway!.Properties.SubnetId).toBe('subnet-public');
+    expect(Resources.NatGateway!.Properties.SubnetId).toBe('subnet-0abc1');
     const routes = Object.values(Resources).filter((r) => r.Type === 'AWS::EC2::Route');
     expect(
       routes.map((r) => [r.Condition, r.Properties.RouteTableId, r.Properties.DestinationCidrBlock]),
@@ -164,5 +166,44 @@ describe('the network parameter', () => {
 
   it('refuses anything but endpoints or nat', () => {
     expect(() => networkResources({ ...input, network: 'none' })).toThrow(/network/);
+  });
+
+  it('refuses network=nat without a public subnet (the default `none` included)', () => {
+    expect(() => networkResources({ ...input, network: 'nat', publicSubnetId: 'none' })).toThrow(
+      /publicSubnetId.*network=nat/,
+    );
+    expect(() => networkResources({ ...input, network: 'nat', publicSubnetId: '' })).toThrow(
+      /publicSubnetId/,
+    );
+  });
+
+  it('creates only the interface endpoints asked for, and none for Lambda', () => {
+    const ids = (interfaceEndpoints?: string) =>
+      Object.keys(networkResources({ ...input, network: 'endpoints', interfaceEndpoints }).Resources)
+        .filter((id) => id.endsWith('InterfaceEndpoint'))
+        .sort();
+    expect(ids()).toEqual(['EventsInterfaceEndpoint', 'StatesInterfaceEndpoint']);
+    expect(ids('states')).toEqual(['StatesInterfaceEndpoint']);
+    expect(ids('none')).toEqual([]);
+    expect(() => ids('lambda')).toThrow(/interfaceEndpoints/);
+  });
+});
+
+describe("the buckets parameter and the stack's own buckets", () => {
+  it('refuses a selector that covers bucketlink-<stage>-… (tasks and deployment buckets)', () => {
+    const check = (text: string) => params.checkOwnBuckets(params.parseBuckets(text), 'bucketlink', 'prod');
+    expect(() => check('bucketlink-*')).toThrow(/own buckets/);
+    expect(() => check('bucketlink-prod-*')).toThrow(/own buckets/);
+    expect(() => check('bucketlink-prod-tasksbucket-abc')).toThrow(/own buckets/);
+    expect(() => check('b*')).toThrow(/own buckets/);
+    expect(check('bucketlink-data-*')).toEqual([{ prefix: 'bucketlink-data-' }]);
+    expect(check('logs,data-*')).toEqual(['logs', { prefix: 'data-' }]);
+  });
+
+  it('turns the access point into the file-system resource EFS authorizes on', () => {
+    expect(
+      params.fileSystemArns('arn:aws:elasticfilesystem:eu-west-1:123456789012:access-point/fsap-0abc'),
+    ).toEqual(['arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/*']);
+    expect(() => params.fileSystemArns('fs-1')).toThrow(/fileSystemAccessPointArn/);
   });
 });

@@ -12,7 +12,8 @@ import { allowedActions, asArray, CI_PARAMS, loadTemplate, roleOf, templatePrese
 const LEDGER = ['LedgerTable', 'LedgerTable/index/byIno'];
 const BUCKETS = ['s3:::data-*', 's3:::logs'];
 const OBJECTS = ['s3:::data-*/*', 's3:::logs/*'];
-const ACCESS_POINT = [CI_PARAMS.fileSystemAccessPointArn];
+/** EFS authorizes on the file system (narrowed to the access point by a condition). */
+const ACCESS_POINT = ['arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/*'];
 const MANIFESTS = ['TasksBucket/manifests/*'];
 const TASK_MACHINE = ['RepositoryTaskStateMachine'];
 /** The task machine's own ARNs, spelled out in its role (CloudFormation `Fn::Sub`, read by resourceName). */
@@ -28,8 +29,9 @@ const APPLY_CODE: Record<string, string[]> = {
   's3:DeleteObject': OBJECTS,
   's3:AbortMultipartUpload': OBJECTS,
   's3:ListBucket': BUCKETS,
-  'dynamodb:GetItem': [...LEDGER, 'AssociationsTable'].sort(),
-  'dynamodb:UpdateItem': LEDGER,
+  'dynamodb:GetItem': [...LEDGER, 'AssociationsTable', 'TasksTable'].sort(),
+  'dynamodb:PutItem': ['AssociationsTable'],
+  'dynamodb:UpdateItem': [...LEDGER, 'TasksTable'].sort(),
   'dynamodb:DeleteItem': LEDGER,
   'dynamodb:Query': LEDGER,
   'events:PutEvents': ['AgentBus'],
@@ -40,7 +42,9 @@ const APPLY_CODE: Record<string, string[]> = {
 const EXPECTED_ACTIONS: Record<string, Record<string, string[]>> = {
   // plan: the ledger row of each path (echo check) and the association list.
   PlanLambdaFunction: {
-    'dynamodb:GetItem': LEDGER,
+    'dynamodb:GetItem': ['LedgerTable'],
+    'dynamodb:BatchGetItem': ['LedgerTable'],
+    'dynamodb:Query': ['LedgerTable/index/byIno'],
     'dynamodb:Scan': ['AssociationsTable'],
   },
   // apply: HEAD/GET/PUT/DELETE objects, list a directory marker, lease → commit, conflict events, the mount;
@@ -58,7 +62,7 @@ const EXPECTED_ACTIONS: Record<string, Record<string, string[]>> = {
     'dynamodb:GetItem': ['AssociationsTable', 'TasksTable'],
     'dynamodb:PutItem': ['AssociationsTable', 'TasksTable'],
     'dynamodb:UpdateItem': ['TasksTable'],
-    'dynamodb:DeleteItem': [...LEDGER, 'AssociationsTable'].sort(),
+    'dynamodb:DeleteItem': [...LEDGER, 'AssociationsTable', 'TasksTable'].sort(),
     'dynamodb:Scan': ['AssociationsTable', 'TasksTable'],
     'dynamodb:Query': LEDGER,
     'dynamodb:BatchWriteItem': LEDGER,
@@ -74,6 +78,8 @@ const EXPECTED_ACTIONS: Record<string, Record<string, string[]>> = {
   ListLambdaFunction: {
     'dynamodb:GetItem': ['AssociationsTable', 'TasksTable'],
     'dynamodb:UpdateItem': ['TasksTable'],
+    'dynamodb:BatchGetItem': ['LedgerTable'],
+    's3:GetObject': OBJECTS,
     's3:ListBucket': BUCKETS,
     's3:PutObject': MANIFESTS,
     's3:AbortMultipartUpload': MANIFESTS,
@@ -93,6 +99,7 @@ const EXPECTED_ACTIONS: Record<string, Record<string, string[]>> = {
     'dynamodb:GetItem': ['AssociationsTable', 'TasksTable'],
     'dynamodb:Scan': ['AssociationsTable', 'TasksTable'],
     'dynamodb:PutItem': ['TasksTable'],
+    'dynamodb:UpdateItem': ['TasksTable'],
     'states:StartExecution': TASK_MACHINE,
   },
 };

@@ -77,7 +77,6 @@ const VPC_ENDPOINTS = [
   ['DynamoDbGatewayEndpoint', 'Gateway', 'dynamodb'],
   ['EventsInterfaceEndpoint', 'Interface', 'events'],
   ['StatesInterfaceEndpoint', 'Interface', 'states'],
-  ['LambdaInterfaceEndpoint', 'Interface', 'lambda'],
 ] as const;
 
 const TABLES = [
@@ -91,6 +90,7 @@ const ALARMS = [
   // [logical id, namespace, metric, dimension, the resource it watches]
   ['DeadLetterAlarm', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', 'DeadLetterQueue'],
   ['FailedExecutionsAlarm', 'AWS/States', 'ExecutionsFailed', 'StateMachineArn', 'SyncStateMachine'],
+  ['TimedOutExecutionsAlarm', 'AWS/States', 'ExecutionsTimedOut', 'StateMachineArn', 'SyncStateMachine'],
   ['FailedTasksAlarm', 'AWS/States', 'ExecutionsFailed', 'StateMachineArn', 'RepositoryTaskStateMachine'],
   [
     'FailedLargeTransfersAlarm',

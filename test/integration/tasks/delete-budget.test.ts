@@ -1,7 +1,9 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '../../../src/adapters/clients.ts';
 import { type Stack, startStack } from '../../support/stack.ts';
 import { taskHarness } from './harness.ts';
 
@@ -47,5 +49,17 @@ describe('the delete budget', () => {
     expect(paused?.lifecycle).toBe('MISCONFIGURED');
     expect(paused?.failureDetails?.message).toMatch(/more than 30 deletes of its 60 synced paths/);
     expect(task.status.failedCount).toBeGreaterThan(0);
+
+    // The budget's window item expires (the tasks table's TTL attribute), a day after its window.
+    const { Items = [] } = await createDocumentClient({ endpoint: stack.config.dynamodbEndpoint }).send(
+      new ScanCommand({ TableName: stack.config.tables.tasks }),
+    );
+    const budgets = Items.filter((item) => String(item.taskId).startsWith('budget#'));
+    expect(budgets.length).toBeGreaterThan(0);
+    const nowSeconds = Date.now() / 1000;
+    for (const item of budgets) {
+      expect(item.expiresAt).toBeGreaterThan(nowSeconds + 23 * 3600);
+      expect(item.expiresAt).toBeLessThan(nowSeconds + 25 * 3600);
+    }
   }, 300_000);
 });
