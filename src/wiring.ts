@@ -1,13 +1,16 @@
 import { rm } from 'node:fs/promises';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoAssociationStore } from './adapters/association-store.ts';
-import { createDocumentClient, createS3Client, LOCAL_CREDENTIALS } from './adapters/clients.ts';
+import {
+  createDocumentClient,
+  createEventBridgeClient,
+  createS3Client,
+  createSfnClient,
+} from './adapters/clients.ts';
 import { EventBridgePublisher } from './adapters/eventbridge.ts';
 import { LocalFileTree } from './adapters/fs.ts';
 import { DynamoLedger } from './adapters/ledger.ts';
 import { type BucketNotifications, S3BucketNotifications } from './adapters/notifications.ts';
+import { observed } from './adapters/observe.ts';
 import type { AssociationStore, EventPublisher, FileTree, Ledger, ObjectStore } from './adapters/ports.ts';
 import { S3ObjectStore } from './adapters/s3.ts';
 import { S3RangeStore } from './adapters/s3-ranges.ts';
@@ -44,7 +47,7 @@ export function createAdapters(config: Config): Adapters {
   });
   return {
     store: new S3ObjectStore({ client: createS3Client({ endpoint: config.s3Endpoint }) }),
-    tree: new LocalFileTree({ restoreOwner: config.restoreOwner }),
+    tree: observed('elasticfilesystem', new LocalFileTree({ restoreOwner: config.restoreOwner })),
     ledger,
     associations,
     tasks: new DynamoTaskStore({ client: documents, tableName: config.tables.tasks }),
@@ -58,9 +61,7 @@ export function createAdapters(config: Config): Adapters {
 }
 
 export function createEventPublisher(config: Config): EventPublisher {
-  const client = new EventBridgeClient({
-    ...(config.eventsEndpoint ? { endpoint: config.eventsEndpoint, credentials: LOCAL_CREDENTIALS } : {}),
-  });
+  const client = createEventBridgeClient({ endpoint: config.eventsEndpoint });
   return new EventBridgePublisher({ client, busName: config.busName });
 }
 
@@ -95,7 +96,7 @@ export function largeTransfersFromEnv(env = process.env): LargeTransfers | undef
   if (!config.stateMachineArn) return undefined;
   return stepFunctionsLargeTransfers(
     { ...config, stateMachineArn: config.stateMachineArn },
-    new SFNClient({}),
+    createSfnClient(),
   );
 }
 
@@ -122,11 +123,11 @@ export function taskDeps(config: Config, adapters: Adapters, manifestBucket: str
  * function the `buckets` deploy parameter as BUCKETLINK_RULE_BUCKETS. Unset
  * in local mode, which has no CloudFormation-owned rule to respect.
  */
-function bucketNotifications(env: NodeJS.ProcessEnv): BucketNotifications | undefined {
+function bucketNotifications(config: Config, env: NodeJS.ProcessEnv): BucketNotifications | undefined {
   const ruleBuckets = env.BUCKETLINK_RULE_BUCKETS;
   if (!ruleBuckets) return undefined;
-  // A bucket may live in another region than the stack: follow S3's redirects.
-  return new S3BucketNotifications({ client: new S3Client({ followRegionRedirects: true }), ruleBuckets });
+  // Without an endpoint (AWS) the client follows S3's redirects to a bucket in another region.
+  return new S3BucketNotifications({ client: createS3Client({ endpoint: config.s3Endpoint }), ruleBuckets });
 }
 
 /** Repository tasks of a deployed stack: executions of the machine serverless.yml names. */
@@ -136,7 +137,7 @@ function taskControl(adapters: Adapters, env: NodeJS.ProcessEnv): ControlDeps['t
   return {
     tasks: adapters.tasks,
     associations: adapters.associations,
-    startTask: stepFunctionsTaskStarter({ client: new SFNClient({}), stateMachineArn }),
+    startTask: stepFunctionsTaskStarter({ client: createSfnClient(), stateMachineArn }),
   };
 }
 
@@ -149,7 +150,7 @@ export function taskControlDeps(adapters: Adapters, env = process.env): TaskCont
 }
 
 export function controlDeps(config: Config, adapters: Adapters, env = process.env): ControlDeps {
-  const notifications = bucketNotifications(env);
+  const notifications = bucketNotifications(config, env);
   const tasks = taskControl(adapters, env);
   return {
     ...(notifications ? { notifications } : {}),
