@@ -36,7 +36,8 @@ function users(resources) {
     const p = r.Properties ?? {};
     const role = p.Role ?? p.RoleArn ?? p.Target?.RoleArn;
     const roleId = role?.['Fn::GetAtt']?.[0] ?? role?.Ref;
-    if (roleId) (by[roleId] ??= []).push(`${id} (${r.Type.replace(/^AWS::/, '')})`);
+    if (!roleId) continue;
+    by[roleId] = [...(by[roleId] ?? []), `${id} (${r.Type.replace(/^AWS::/, '')})`];
   }
   return by;
 }
