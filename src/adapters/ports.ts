@@ -44,6 +44,11 @@ export interface ObjectStore {
     body: Readable | Buffer | string,
     options: { size: number; metadata: Record<string, string>; ifMatch?: string; ifNoneMatch?: string },
   ): Promise<PutResult>;
+  /**
+   * Upload a stream whose length is not known in advance: buffered one part at a time
+   * (memory bounded by the part size and queue), nothing on local disk; aborted on failure.
+   */
+  upload(bucket: string, key: string, body: Readable): Promise<PutResult>;
   delete(bucket: string, key: string, options?: { ifMatch?: string }): Promise<void>;
   /**
    * Server-side copy of `sourceKey` to `key` in one bucket, keeping the metadata

@@ -224,6 +224,21 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async upload(bucket: string, key: string, body: Readable): Promise<PutResult> {
+    try {
+      const out = await new Upload({
+        client: this.#client,
+        params: { Bucket: bucket, Key: key, Body: body },
+        partSize: this.#partSize,
+        queueSize: this.#queueSize,
+        leavePartsOnError: false,
+      }).done();
+      return { etag: unquoteEtag(out.ETag), ...(out.VersionId ? { versionId: out.VersionId } : {}) };
+    } catch (error) {
+      throw toSyncError(error, bucket, key);
+    }
+  }
+
   /** Server-side copy keeping the metadata; UploadPartCopy above 5 GiB (see s3-copy.ts). */
   async copy(
     bucket: string,

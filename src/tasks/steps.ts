@@ -1,8 +1,4 @@
-import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { AssociationStore, FileTree, Ledger, ObjectStore } from '../adapters/ports.ts';
 import type { DynamoTaskStore } from '../adapters/task-store.ts';
 import { associationRoot, parseDataRepositoryPath } from '../core/association.ts';
@@ -120,30 +116,22 @@ function keyWithin(key: string, prefix: string, paths: string[]): boolean {
 }
 
 /**
- * The file-system side of a task as a JSONL manifest in S3, spooled through
- * a temp file so memory stays flat: the Map's ItemReader then reads it like
- * any other item source.
+ * The file-system side of a task as a JSONL manifest in S3, streamed from
+ * the walk into a multipart upload: memory stays at a few parts and nothing
+ * lands in the function's /tmp (512 MB by default, whatever the tree's
+ * size). The Map's ItemReader then reads it like any other item source.
  */
 async function writeManifest(root: string, paths: string[], deps: TaskDeps, key: string): Promise<number> {
   await assertRootPresent(root);
-  const dir = await mkdtemp(join(tmpdir(), 'bucketlink-manifest-'));
-  try {
-    const file = join(dir, 'manifest.jsonl');
-    const out = createWriteStream(file);
-    let lines = 0;
+  let lines = 0;
+  async function* manifestLines() {
     for await (const page of walkManifest(root, paths)) {
       lines += page.length;
-      const text = page.map((entry) => `${JSON.stringify(entry)}\n`).join('');
-      if (!out.write(text)) await once(out, 'drain');
+      yield Buffer.from(page.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
     }
-    out.end();
-    await once(out, 'finish');
-    const { size } = await stat(file);
-    await deps.store.put(deps.manifestBucket, key, createReadStream(file), { size, metadata: {} });
-    return lines;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
+  await deps.store.upload(deps.manifestBucket, key, Readable.from(manifestLines(), { objectMode: false }));
+  return lines;
 }
 
 /** An item of a batch: an S3 listing entry (ItemReader listObjectsV2 shape) or a manifest line. */

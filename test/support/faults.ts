@@ -89,6 +89,7 @@ export function faultyObjectStore(inner: ObjectStore, plan: FaultPlan): ObjectSt
       call('HeadObject', () => inner.stat(bucket, prefix, path, kindHint)),
     get: (bucket, key, options) => call('GetObject', () => inner.get(bucket, key, options)),
     put: (bucket, key, body, options) => call('PutObject', () => inner.put(bucket, key, body, options)),
+    upload: (bucket, key, body) => call('PutObject', () => inner.upload(bucket, key, body)),
     delete: (bucket, key, options) => call('DeleteObject', () => inner.delete(bucket, key, options)),
     copy: (bucket, sourceKey, key, options) =>
       call('CopyObject', () => inner.copy(bucket, sourceKey, key, options)),
