@@ -23,6 +23,7 @@ import { createTask } from '../tasks/control.ts';
 import { LocalTaskRunner } from '../tasks/local-runner.ts';
 import { applyDeps, controlDeps, createAdapters, planDeps, taskDeps } from '../wiring.ts';
 import { startControlServer } from './control-server.ts';
+import { newToken, publishToken } from './control-token.ts';
 import { startLocalLargeTransfers } from './large-transfers.ts';
 import { type DynamoServer, type S3Server, startDynamoServer, startS3Server } from './peers.ts';
 import { LocalPipe } from './pipe.ts';
@@ -47,6 +48,8 @@ export interface LocalRuntime {
   root: string;
   s3Endpoint: string;
   controlEndpoint: string;
+  /** The credential the control API wants (also in <state>/control-token). */
+  controlToken: string;
   status: RuntimeStatus;
   /** True when no event is waiting anywhere: watcher, pipe, state machines, reconciles. */
   idle(): boolean;
@@ -220,9 +223,11 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
         );
     },
   });
+  const controlToken = newToken();
   const server = await startControlServer({
     host,
     port: options.controlPort ?? 4567,
+    token: controlToken,
     control,
     putEvents: async (request) => acceptPutEvents(request, putEvent, status),
     status: () => ({
@@ -231,6 +236,12 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
       watcherPending: watcher.pending(),
       idle: idle(),
     }),
+  });
+
+  const unpublishToken = await publishToken(controlToken, {
+    state,
+    host,
+    port: server.port,
   });
 
   const health = setInterval(() => {
@@ -251,11 +262,13 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     root,
     s3Endpoint: s3.endpoint,
     controlEndpoint: server.endpoint,
+    controlToken,
     status,
     idle,
     reconcile,
     async close() {
       clearInterval(health);
+      await unpublishToken();
       await watcher.close();
       await pipe.drain();
       await large.drain();

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -26,6 +26,8 @@ export class LocalProcess {
   s3!: S3Client;
   s3Endpoint = '';
   controlEndpoint = '';
+  /** The control API's credential, read from <state>/control-token as a user would. */
+  token = '';
   child!: ChildProcess;
   stderr = '';
 
@@ -33,6 +35,14 @@ export class LocalProcess {
     readonly root: string,
     readonly state: string,
   ) {}
+
+  /**
+   * Where the runtime publishes its token per endpoint and the CLI looks it up
+   * (beside the state, so tests do not write into the user's ~/.config).
+   */
+  get configDirectory(): string {
+    return join(dirname(this.state), 'bucketlink-config');
+  }
 
   static async start(dirs?: { root: string; state: string }): Promise<LocalProcess> {
     const base = dirs ?? (await tempDirs());
@@ -57,7 +67,10 @@ export class LocalProcess {
         '--control-port',
         '0',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN' } },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN', BUCKETLINK_CONFIG_DIR: this.configDirectory },
+      },
     );
     this.child.stderr!.on('data', (chunk) => {
       this.stderr += chunk;
@@ -71,10 +84,17 @@ export class LocalProcess {
     this.s3Endpoint = started.s3Endpoint;
     this.controlEndpoint = started.controlEndpoint;
     this.s3 = createS3Client({ endpoint: this.s3Endpoint });
+    this.token = (await readFile(join(this.state, 'control-token'), 'utf8')).trim();
+  }
+
+  /** Headers a legitimate client sends. */
+  get headers(): Record<string, string> {
+    return { 'x-bucketlink-token': this.token };
   }
 
   async status(): Promise<Status> {
-    const response = await fetch(`${this.controlEndpoint}/status`);
+    const response = await fetch(`${this.controlEndpoint}/status`, { headers: this.headers });
+    if (!response.ok) throw new Error(`GET /status: ${response.status} ${await response.text()}`);
     return (await response.json()) as Status;
   }
 
@@ -93,7 +113,12 @@ export class LocalProcess {
 
   /** Runs the real CLI against this runtime. */
   async cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-    return runCli(['--openssl-legacy-provider', BIN, ...args], { BUCKETLINK_ENDPOINT: this.controlEndpoint });
+    return runCli(['--openssl-legacy-provider', BIN, ...args], this.cliEnv);
+  }
+
+  /** What a user's shell gives the CLI: the endpoint, and the per-user directory the token is found in. */
+  get cliEnv(): Record<string, string> {
+    return { BUCKETLINK_ENDPOINT: this.controlEndpoint, BUCKETLINK_CONFIG_DIR: this.configDirectory };
   }
 
   async createBucket(name: string): Promise<void> {
