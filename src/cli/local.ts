@@ -2,6 +2,10 @@ import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { Command, Option } from 'commander';
 import { createS3Client } from '../adapters/clients.ts';
 import { startLocalRuntime } from '../local/runtime.ts';
+import { logger } from '../log.ts';
+
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'debug', 'info', 'warn', 'error', 'silent'];
+
 import { ControlClient } from './transport.ts';
 
 function port(value: string): number {
@@ -38,10 +42,19 @@ export function localCommand(): Command {
       1024 ** 3,
     )
     .addOption(
+      new Option(
+        '--log-level <level>',
+        'DEBUG logs every file; INFO (default) one line per batch and problems',
+      )
+        .choices(LOG_LEVELS)
+        .env('BUCKETLINK_LOG_LEVEL'),
+    )
+    .addOption(
       new Option('--demo', 'create a `demo` bucket and a /demo ↔ s3://demo/ association').hideHelp(false),
     )
     .action(async (options) => {
-      process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
+      // The logger was built at import time (POWERTOOLS_LOG_LEVEL, else INFO); the flag wins.
+      if (options.logLevel) logger.setLogLevel(options.logLevel.toUpperCase());
       const runtime = await startLocalRuntime({
         root: options.root,
         state: options.state,

@@ -16,7 +16,8 @@ export interface ControlServerOptions {
   /** The credential every request must carry. */
   token: string;
   control(request: unknown): Promise<unknown>;
-  status(): unknown;
+  /** GET /status; `detail=full` adds associations and tasks. */
+  status(query: URLSearchParams): unknown;
   /** EventBridge PutEvents (`{ Entries }` → `{ FailedEntryCount, Entries }`), so a separate `bucketlink agent` can post here. */
   putEvents?(request: unknown): Promise<unknown>;
 }
@@ -52,7 +53,9 @@ export async function startControlServer(
         request.resume();
         return reply(refused.status, { error: { code: refused.code, message: refused.message } });
       }
-      if (request.method === 'GET' && request.url === '/status') return reply(200, options.status());
+      const url = new URL(request.url ?? '/', 'http://control');
+      if (request.method === 'GET' && url.pathname === '/status')
+        return reply(200, await options.status(url.searchParams));
       if (request.method === 'POST' && request.url === '/control') {
         return reply(200, await options.control(await readJson(request)));
       }

@@ -30,6 +30,7 @@ import { LocalPipe } from './pipe.ts';
 import { AGENT_RULE_PATTERN, matchesPattern, S3_RULE_PATTERN } from './rules.ts';
 import { startS3EventSource } from './s3-events.ts';
 import { RuntimeStatus } from './status.ts';
+import { associationOf, PathCounter, statusView } from './status-view.ts';
 import { LocalStateMachine } from './stepfunctions.ts';
 
 export interface LocalOptions {
@@ -150,10 +151,10 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
 
   // The rules: S3 events for associated buckets, and agent events.
   let buckets: string[] = [];
+  let associations: Association[] = [];
   const refreshBuckets = async () => {
-    buckets = (await adapters.associations.list()).map(
-      (a) => parseDataRepositoryPath(a.dataRepositoryPath).bucket,
-    );
+    associations = await adapters.associations.list();
+    buckets = associations.map((a) => parseDataRepositoryPath(a.dataRepositoryPath).bucket);
   };
   await refreshBuckets();
   const putEvent = (event: SyncEvent) => {
@@ -162,7 +163,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
       status.events.s3++;
     else if (event.source !== 'aws.s3' && matchesPattern(AGENT_RULE_PATTERN, event)) status.events.fs++;
     else return;
-    pipe.send(event);
+    pipe.send(event, associationOf(event, associations));
   };
   startS3EventSource(s3, putEvent);
   const watcher = new FileSystemWatcher({ root, emit: putEvent, quietMs: options.quietMs });
@@ -223,6 +224,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
         );
     },
   });
+  const pathsInSync = new PathCounter(adapters.ledger);
   const controlToken = newToken();
   const server = await startControlServer({
     host,
@@ -230,12 +232,19 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     token: controlToken,
     control,
     putEvents: async (request) => acceptPutEvents(request, putEvent, status),
-    status: () => ({
-      ...status.snapshot(),
-      pipe: pipe.stats(),
-      watcherPending: watcher.pending(),
-      idle: idle(),
-    }),
+    status: async (query) => {
+      const full = query.get('detail') === 'full';
+      return statusView({
+        status,
+        associations: full ? await adapters.associations.list() : [],
+        pending: pipe.pending(),
+        watcherPending: watcher.pending(),
+        pipe: pipe.stats(),
+        idle: idle(),
+        tasks: full ? await adapters.tasks.list() : [],
+        pathsInSync,
+      });
+    },
   });
 
   const unpublishToken = await publishToken(controlToken, {

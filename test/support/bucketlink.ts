@@ -31,9 +31,13 @@ export class LocalProcess {
   child!: ChildProcess;
   stderr = '';
 
+  /** What the runtime printed after its first line (its INFO/DEBUG log). */
+  stdout = '';
+
   constructor(
     readonly root: string,
     readonly state: string,
+    readonly extra: { args?: string[]; env?: Record<string, string> } = {},
   ) {}
 
   /**
@@ -44,9 +48,12 @@ export class LocalProcess {
     return join(dirname(this.state), 'bucketlink-config');
   }
 
-  static async start(dirs?: { root: string; state: string }): Promise<LocalProcess> {
+  static async start(
+    dirs?: { root: string; state: string },
+    extra?: { args?: string[]; env?: Record<string, string> },
+  ): Promise<LocalProcess> {
     const base = dirs ?? (await tempDirs());
-    const local = new LocalProcess(base.root, base.state);
+    const local = new LocalProcess(base.root, base.state, extra);
     await local.#spawn();
     return local;
   }
@@ -66,10 +73,16 @@ export class LocalProcess {
         '0',
         '--control-port',
         '0',
+        ...(this.extra.args ?? []),
       ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN', BUCKETLINK_CONFIG_DIR: this.configDirectory },
+        env: {
+          ...process.env,
+          POWERTOOLS_LOG_LEVEL: 'WARN',
+          BUCKETLINK_CONFIG_DIR: this.configDirectory,
+          ...this.extra.env,
+        },
       },
     );
     this.child.stderr!.on('data', (chunk) => {
@@ -77,7 +90,12 @@ export class LocalProcess {
     });
     const line = await new Promise<string>((resolve, reject) => {
       const lines = createInterface({ input: this.child.stdout! });
-      lines.once('line', resolve);
+      lines.once('line', (first) => {
+        resolve(first);
+        lines.on('line', (line) => {
+          this.stdout += `${line}\n`;
+        });
+      });
       this.child.once('exit', (code) => reject(new Error(`bucketlink local exited ${code}: ${this.stderr}`)));
     });
     const started = JSON.parse(line) as { s3Endpoint: string; controlEndpoint: string };
@@ -92,8 +110,8 @@ export class LocalProcess {
     return { 'x-bucketlink-token': this.token };
   }
 
-  async status(): Promise<Status> {
-    const response = await fetch(`${this.controlEndpoint}/status`, { headers: this.headers });
+  async status(query = ''): Promise<Status> {
+    const response = await fetch(`${this.controlEndpoint}/status${query}`, { headers: this.headers });
     if (!response.ok) throw new Error(`GET /status: ${response.status} ${await response.text()}`);
     return (await response.json()) as Status;
   }
