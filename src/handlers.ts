@@ -74,8 +74,10 @@ export function applyFunction(deps: ApplyDeps) {
   const one = async (item: WorkItem, batchDeps = deps): Promise<ApplyResult> => {
     const started = Date.now();
     const result = await applyItem(item, batchDeps);
+    // One line per file is DEBUG (a person reads the summaries); a path skipped for a reason they must fix is a WARN.
     if (result.outcome === 'done' || result.outcome === 'skipped') {
-      logger.info('applied', {
+      const log = result.outcome === 'skipped' && result.code ? logger.warn : logger.debug;
+      log.call(logger, 'applied', {
         associationId: result.associationId,
         path: result.path,
         action: result.action,
@@ -143,6 +145,15 @@ export function summarizeFunction(options: { metrics?: Metrics } = {}) {
         why: failureReason(result.message),
       });
     }
+    const moved = results.filter((result) => result.outcome === 'done');
+    if (results.length)
+      logger.info('batch synced', {
+        paths: results.length,
+        transferred: moved.length,
+        bytes: moved.reduce((sum, result) => sum + (result.bytes ?? 0), 0),
+        failed: results.filter((result) => result.outcome === 'failed').length,
+        conflicts: results.filter((result) => result.conflict).length,
+      });
     if (options.metrics) {
       const sent = sentTimes(input.messageIds, input.sentTimestamps);
       publishBatchMetrics(

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../src/adapters/clients.ts';
@@ -104,12 +105,12 @@ export class BenchLocal {
     this.s3Endpoint = endpoints.s3Endpoint;
     this.controlEndpoint = endpoints.controlEndpoint;
     this.s3 = createS3Client({ endpoint: this.s3Endpoint });
-    this.control = new ControlClient(this.controlEndpoint);
+    const token = (await readFile(join(this.options.state, 'control-token'), 'utf8')).trim();
+    this.control = new ControlClient(this.controlEndpoint, token);
   }
 
   async status(): Promise<BenchStatus> {
-    const response = await fetch(`${this.controlEndpoint}/status`);
-    return (await response.json()) as BenchStatus;
+    return (await this.control.status()) as BenchStatus;
   }
 
   /**

@@ -6,6 +6,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOCAL_CREDENTIALS } from '../adapters/clients.ts';
 import { HostAgent } from '../agent/agent.ts';
+import { findToken, TOKEN_HEADER } from '../local/control-token.ts';
 import { logger } from '../log.ts';
 
 function count(value: string): number {
@@ -47,6 +48,17 @@ export function agentCommand(): Command {
         maxAttempts: 1,
         requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
       });
+      // A `bucketlink local` endpoint wants its control token with every PutEvents.
+      const token = options.endpoint ? await findToken(options.endpoint) : undefined;
+      if (token) {
+        client.middlewareStack.add(
+          (next) => async (args) => {
+            (args.request as { headers: Record<string, string> }).headers[TOKEN_HEADER] = token;
+            return next(args);
+          },
+          { step: 'build', name: 'bucketlinkControlToken' },
+        );
+      }
       const agent = new HostAgent({
         root: resolve(options.root),
         spoolDirectory: resolve(options.spool),

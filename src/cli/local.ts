@@ -2,6 +2,10 @@ import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { Command, Option } from 'commander';
 import { createS3Client } from '../adapters/clients.ts';
 import { startLocalRuntime } from '../local/runtime.ts';
+import { logger } from '../log.ts';
+
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'debug', 'info', 'warn', 'error', 'silent'];
+
 import { ControlClient } from './transport.ts';
 
 function port(value: string): number {
@@ -22,7 +26,13 @@ export function localCommand(): Command {
     .description('run the whole pipeline on this machine against embedded S3 and DynamoDB endpoints')
     .option('--root <dir>', 'file-system root (associations live below it)', './data/fs')
     .option('--state <dir>', 'where the embedded S3 and DynamoDB keep their data', './data/state')
-    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option(
+      '--host <address>',
+      'address to listen on. Beyond loopback (e.g. 0.0.0.0) the network reaches the embedded S3 endpoint, ' +
+        'which accepts any signature (anyone can read and write every bucket), and the control API, ' +
+        'which wants the token in <state>/control-token',
+      '127.0.0.1',
+    )
     .option('--s3-port <port>', 'S3 endpoint port (0 picks a free one)', port, 4566)
     .option('--control-port <port>', 'control API port (0 picks a free one)', port, 4567)
     .option(
@@ -32,10 +42,19 @@ export function localCommand(): Command {
       1024 ** 3,
     )
     .addOption(
+      new Option(
+        '--log-level <level>',
+        'DEBUG logs every file; INFO (default) one line per batch and problems',
+      )
+        .choices(LOG_LEVELS)
+        .env('BUCKETLINK_LOG_LEVEL'),
+    )
+    .addOption(
       new Option('--demo', 'create a `demo` bucket and a /demo ↔ s3://demo/ association').hideHelp(false),
     )
     .action(async (options) => {
-      process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
+      // The logger was built at import time (POWERTOOLS_LOG_LEVEL, else INFO); the flag wins.
+      if (options.logLevel) logger.setLogLevel(options.logLevel.toUpperCase());
       const runtime = await startLocalRuntime({
         root: options.root,
         state: options.state,
@@ -44,7 +63,7 @@ export function localCommand(): Command {
         controlPort: options.controlPort,
         largeFileBytes: options.largeFileBytes,
       });
-      if (options.demo) await setUpDemo(runtime.s3Endpoint, runtime.controlEndpoint);
+      if (options.demo) await setUpDemo(runtime.s3Endpoint, runtime.controlEndpoint, runtime.controlToken);
       process.stdout.write(
         `${JSON.stringify({ root: runtime.root, s3Endpoint: runtime.s3Endpoint, controlEndpoint: runtime.controlEndpoint })}\n`,
       );
@@ -70,12 +89,12 @@ export function localCommand(): Command {
     });
 }
 
-async function setUpDemo(s3Endpoint: string, controlEndpoint: string): Promise<void> {
+async function setUpDemo(s3Endpoint: string, controlEndpoint: string, token: string): Promise<void> {
   const s3 = createS3Client({ endpoint: s3Endpoint });
   await s3
     .send(new HeadBucketCommand({ Bucket: 'demo' }))
     .catch(() => s3.send(new CreateBucketCommand({ Bucket: 'demo' })));
-  const client = new ControlClient(controlEndpoint);
+  const client = new ControlClient(controlEndpoint, token);
   const { associations } = (await client.send({ action: 'describeAssociations' })) as {
     associations: Array<{ fileSystemPath: string }>;
   };

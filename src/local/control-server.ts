@@ -3,17 +3,21 @@ import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
 import { z } from 'zod';
 import { errorCode, SyncError } from '../core/errors.ts';
+import { refusal } from './control-guard.ts';
 
 /**
  * The control API on loopback HTTP. `POST /control` takes exactly the
  * payload the deployed `control` Lambda takes; `GET /status` serves the
- * runtime's counters.
+ * runtime's counters. Every route wants the token (see control-guard.ts).
  */
 export interface ControlServerOptions {
   host: string;
   port: number;
+  /** The credential every request must carry. */
+  token: string;
   control(request: unknown): Promise<unknown>;
-  status(): unknown;
+  /** GET /status; `detail=full` adds associations and tasks. */
+  status(query: URLSearchParams): unknown;
   /** EventBridge PutEvents (`{ Entries }` → `{ FailedEntryCount, Entries }`), so a separate `bucketlink agent` can post here. */
   putEvents?(request: unknown): Promise<unknown>;
 }
@@ -37,14 +41,21 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
 
 export async function startControlServer(
   options: ControlServerOptions,
-): Promise<{ endpoint: string; server: Server }> {
+): Promise<{ endpoint: string; port: number; server: Server }> {
   const server = createServer(async (request, response) => {
     const reply = (status: number, body: unknown) => {
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify(body));
     };
     try {
-      if (request.method === 'GET' && request.url === '/status') return reply(200, options.status());
+      const refused = refusal(request, { token: options.token, boundHost: options.host, port: boundPort() });
+      if (refused) {
+        request.resume();
+        return reply(refused.status, { error: { code: refused.code, message: refused.message } });
+      }
+      const url = new URL(request.url ?? '/', 'http://control');
+      if (request.method === 'GET' && url.pathname === '/status')
+        return reply(200, await options.status(url.searchParams));
       if (request.method === 'POST' && request.url === '/control') {
         return reply(200, await options.control(await readJson(request)));
       }
@@ -67,10 +78,11 @@ export async function startControlServer(
       });
     }
   });
+  const boundPort = () => (server.address() as AddressInfo).port;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  return { endpoint: `http://${options.host}:${port}`, server };
+  return { endpoint: `http://${options.host}:${port}`, port, server };
 }

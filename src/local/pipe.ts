@@ -65,6 +65,15 @@ interface Message {
   visibleSince: number;
   /** Serialized record size, for the batch size cap. */
   bytes: number;
+  /** What the sender said it is about (the runtime tags an association), for `pending()`. */
+  tag?: string;
+}
+
+/** Messages not yet delivered or dead-lettered, per tag. */
+export interface PendingMessages {
+  count: number;
+  /** SentTimestamp of the oldest (ms): its age is SQS's ApproximateAgeOfOldestMessage. */
+  oldestSentTimestamp: number;
 }
 
 const DEFAULTS = {
@@ -89,6 +98,8 @@ export class LocalPipe {
   private windowTimer: NodeJS.Timeout | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private drainWaiters: Array<() => void> = [];
+  /** Every message from send until delivered or dead-lettered. */
+  private readonly live = new Map<string, Message>();
   private closed = false;
 
   constructor(options: LocalPipeOptions) {
@@ -98,7 +109,7 @@ export class LocalPipe {
   }
 
   /** Enqueues one EventBridge event as an SQS message; returns its message id. */
-  send(event: unknown): string {
+  send(event: unknown, tag?: string): string {
     if (this.closed) throw new Error('pipe is closed');
     const body = JSON.stringify(event);
     const message: Message = {
@@ -109,6 +120,7 @@ export class LocalPipe {
       receiveCount: 0,
       visibleSince: Date.now(),
       bytes: 0,
+      tag,
     };
     // Receive count and timestamps change little, so one measurement with their widest values is enough.
     message.bytes = Buffer.byteLength(JSON.stringify(this.toRecord({ ...message, receiveCount: 999 })));
@@ -121,6 +133,7 @@ export class LocalPipe {
       return message.messageId;
     }
     this.ready.push(message);
+    this.live.set(message.messageId, message);
     this.pump();
     return message.messageId;
   }
@@ -131,6 +144,18 @@ export class LocalPipe {
       inFlight: this.inFlightMessages,
       ...this.counters,
     };
+  }
+
+  /** Undelivered messages per tag (untagged ones under ''), walked in send order so the first seen is the oldest. */
+  pending(): Map<string, PendingMessages> {
+    const byTag = new Map<string, PendingMessages>();
+    for (const message of this.live.values()) {
+      const tag = message.tag ?? '';
+      const entry = byTag.get(tag);
+      if (entry) entry.count++;
+      else byTag.set(tag, { count: 1, oldestSentTimestamp: message.sentTimestamp });
+    }
+    return byTag;
   }
 
   /** True when nothing is queued, waiting for redelivery or in flight. */
@@ -222,8 +247,10 @@ export class LocalPipe {
     this.inFlightMessages -= batch.length;
     for (const message of batch) {
       const reason = failures.get(message.messageId);
-      if (reason === undefined) this.counters.delivered++;
-      else this.fail(message, reason);
+      if (reason === undefined) {
+        this.counters.delivered++;
+        this.live.delete(message.messageId);
+      } else this.fail(message, reason);
     }
     this.pump();
     this.settle();
@@ -266,6 +293,7 @@ export class LocalPipe {
 
   private deadLetter(message: Message, reason: string): void {
     this.counters.deadLettered++;
+    this.live.delete(message.messageId);
     try {
       this.options.onDeadLetter?.(this.toRecord(message), reason);
     } catch {

@@ -23,12 +23,14 @@ import { createTask } from '../tasks/control.ts';
 import { LocalTaskRunner } from '../tasks/local-runner.ts';
 import { applyDeps, controlDeps, createAdapters, planDeps, taskDeps } from '../wiring.ts';
 import { startControlServer } from './control-server.ts';
+import { newToken, publishToken } from './control-token.ts';
 import { startLocalLargeTransfers } from './large-transfers.ts';
 import { type DynamoServer, type S3Server, startDynamoServer, startS3Server } from './peers.ts';
 import { LocalPipe } from './pipe.ts';
 import { AGENT_RULE_PATTERN, matchesPattern, S3_RULE_PATTERN } from './rules.ts';
 import { startS3EventSource } from './s3-events.ts';
 import { RuntimeStatus } from './status.ts';
+import { associationOf, PathCounter, statusView } from './status-view.ts';
 import { LocalStateMachine } from './stepfunctions.ts';
 
 export interface LocalOptions {
@@ -47,6 +49,8 @@ export interface LocalRuntime {
   root: string;
   s3Endpoint: string;
   controlEndpoint: string;
+  /** The credential the control API wants (also in <state>/control-token). */
+  controlToken: string;
   status: RuntimeStatus;
   /** True when no event is waiting anywhere: watcher, pipe, state machines, reconciles. */
   idle(): boolean;
@@ -147,10 +151,10 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
 
   // The rules: S3 events for associated buckets, and agent events.
   let buckets: string[] = [];
+  let associations: Association[] = [];
   const refreshBuckets = async () => {
-    buckets = (await adapters.associations.list()).map(
-      (a) => parseDataRepositoryPath(a.dataRepositoryPath).bucket,
-    );
+    associations = await adapters.associations.list();
+    buckets = associations.map((a) => parseDataRepositoryPath(a.dataRepositoryPath).bucket);
   };
   await refreshBuckets();
   const putEvent = (event: SyncEvent) => {
@@ -159,7 +163,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
       status.events.s3++;
     else if (event.source !== 'aws.s3' && matchesPattern(AGENT_RULE_PATTERN, event)) status.events.fs++;
     else return;
-    pipe.send(event);
+    pipe.send(event, associationOf(event, associations));
   };
   startS3EventSource(s3, putEvent);
   const watcher = new FileSystemWatcher({ root, emit: putEvent, quietMs: options.quietMs });
@@ -220,17 +224,33 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
         );
     },
   });
+  const pathsInSync = new PathCounter(adapters.ledger);
+  const controlToken = newToken();
   const server = await startControlServer({
     host,
     port: options.controlPort ?? 4567,
+    token: controlToken,
     control,
     putEvents: async (request) => acceptPutEvents(request, putEvent, status),
-    status: () => ({
-      ...status.snapshot(),
-      pipe: pipe.stats(),
-      watcherPending: watcher.pending(),
-      idle: idle(),
-    }),
+    status: async (query) => {
+      const full = query.get('detail') === 'full';
+      return statusView({
+        status,
+        associations: full ? await adapters.associations.list() : [],
+        pending: pipe.pending(),
+        watcherPending: watcher.pending(),
+        pipe: pipe.stats(),
+        idle: idle(),
+        tasks: full ? await adapters.tasks.list() : [],
+        pathsInSync,
+      });
+    },
+  });
+
+  const unpublishToken = await publishToken(controlToken, {
+    state,
+    host,
+    port: server.port,
   });
 
   const health = setInterval(() => {
@@ -251,11 +271,13 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     root,
     s3Endpoint: s3.endpoint,
     controlEndpoint: server.endpoint,
+    controlToken,
     status,
     idle,
     reconcile,
     async close() {
       clearInterval(health);
+      await unpublishToken();
       await watcher.close();
       await pipe.drain();
       await large.drain();

@@ -1,8 +1,13 @@
 import type { SyncConflict } from '../adapters/ports.ts';
 import type { ApplyResult } from '../core/types.ts';
 import type { PlanOutput } from '../sync/plan.ts';
+import { AssociationActivity, TransferHistory } from './activity.ts';
 
 const KEEP_RECENT = 50;
+
+export interface RecentConflict extends SyncConflict {
+  at: string;
+}
 
 export interface Problem {
   associationId?: string;
@@ -33,7 +38,23 @@ export class RuntimeStatus {
   rejected = 0;
   deadLettered = 0;
   reconciling = 0;
+  /** The last 50 failures, rejections and dead letters, oldest first. */
   readonly problems: Problem[] = [];
+  /** The last 50 conflicts, oldest first. */
+  readonly recentConflicts: RecentConflict[] = [];
+  /** Every transfer, per second, for the last 15 minutes. */
+  readonly history = new TransferHistory();
+  readonly #activity = new Map<string, AssociationActivity>();
+
+  /** One association's counters (created on first use). */
+  activity(associationId: string): AssociationActivity {
+    let activity = this.#activity.get(associationId);
+    if (!activity) {
+      activity = new AssociationActivity();
+      this.#activity.set(associationId, activity);
+    }
+    return activity;
+  }
 
   observePlan(output: PlanOutput): void {
     this.echoesDropped += output.dropped.echoes;
@@ -60,13 +81,17 @@ export class RuntimeStatus {
         break;
       case 'failed':
         this.failed++;
+        if (result.associationId) this.activity(result.associationId).failed++;
         this.#problem(result);
         break;
     }
   }
 
-  observeConflict(_conflict: SyncConflict): void {
+  observeConflict(conflict: SyncConflict): void {
     this.conflicts++;
+    this.activity(conflict.associationId).conflicts++;
+    this.recentConflicts.push({ ...conflict, at: new Date().toISOString() });
+    if (this.recentConflicts.length > KEEP_RECENT) this.recentConflicts.shift();
   }
 
   observeDeadLetter(code: string, message: string): void {
@@ -96,31 +121,26 @@ export class RuntimeStatus {
       deadLettered: this.deadLettered,
       reconciling: this.reconciling,
       problems: this.problems,
+      recentConflicts: this.recentConflicts,
+      transfersPerSecond: this.history.perSecond(),
     };
   }
 
   #countTransfer(result: ApplyResult): void {
-    const bytes = result.bytes ?? 0;
-    switch (result.action) {
-      case 'import':
-      case 'keepBoth':
-        this.transfers.imports++;
-        this.bytes.imported += bytes;
-        break;
-      case 'export':
-        this.transfers.exports++;
-        this.bytes.exported += bytes;
-        break;
-      case 'deleteObject':
-        this.transfers.objectDeletes++;
-        break;
-      case 'deleteFile':
-        this.transfers.fileDeletes++;
-        break;
-      case 'rename':
-        this.transfers.copies++;
-        break;
-    }
+    const now = Date.now();
+    this.history.record(now);
+    countTransfer(this, result);
+    if (!result.associationId) return;
+    const activity = this.activity(result.associationId);
+    countTransfer(activity, result);
+    activity.history.record(now);
+    if (result.action === 'deleteObject' || result.action === 'deleteFile') activity.deletes.record(now);
+    activity.lastTransferAt = new Date(now).toISOString();
+  }
+
+  /** Snapshot-able activity of every association seen so far. */
+  activities(): ReadonlyMap<string, AssociationActivity> {
+    return this.#activity;
   }
 
   #problem(problem: Omit<Problem, 'at' | 'code'> & { code?: string }): void {
@@ -133,5 +153,32 @@ export class RuntimeStatus {
       at: new Date().toISOString(),
     });
     if (this.problems.length > KEEP_RECENT) this.problems.shift();
+  }
+}
+
+function countTransfer(
+  counters: Pick<AssociationActivity, 'transfers' | 'bytes'>,
+  result: Pick<ApplyResult, 'action' | 'bytes'>,
+): void {
+  const bytes = result.bytes ?? 0;
+  switch (result.action) {
+    case 'import':
+    case 'keepBoth':
+      counters.transfers.imports++;
+      counters.bytes.imported += bytes;
+      break;
+    case 'export':
+      counters.transfers.exports++;
+      counters.bytes.exported += bytes;
+      break;
+    case 'deleteObject':
+      counters.transfers.objectDeletes++;
+      break;
+    case 'deleteFile':
+      counters.transfers.fileDeletes++;
+      break;
+    case 'rename':
+      counters.transfers.copies++;
+      break;
   }
 }

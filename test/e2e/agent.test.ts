@@ -121,7 +121,10 @@ describe('the host agent with bucketlink local', () => {
         '--quiet-ms',
         '100',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' } },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...local.cliEnv, POWERTOOLS_LOG_LEVEL: 'ERROR' },
+      },
     );
     await new Promise((resolve) => createInterface({ input: agent!.stdout! }).once('line', resolve));
     const received = async () => ((await local.status()).events as { agentEntries: number }).agentEntries;

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -26,17 +26,34 @@ export class LocalProcess {
   s3!: S3Client;
   s3Endpoint = '';
   controlEndpoint = '';
+  /** The control API's credential, read from <state>/control-token as a user would. */
+  token = '';
   child!: ChildProcess;
   stderr = '';
+
+  /** What the runtime printed after its first line (its INFO/DEBUG log). */
+  stdout = '';
 
   constructor(
     readonly root: string,
     readonly state: string,
+    readonly extra: { args?: string[]; env?: Record<string, string> } = {},
   ) {}
 
-  static async start(dirs?: { root: string; state: string }): Promise<LocalProcess> {
+  /**
+   * Where the runtime publishes its token per endpoint and the CLI looks it up
+   * (beside the state, so tests do not write into the user's ~/.config).
+   */
+  get configDirectory(): string {
+    return join(dirname(this.state), 'bucketlink-config');
+  }
+
+  static async start(
+    dirs?: { root: string; state: string },
+    extra?: { args?: string[]; env?: Record<string, string> },
+  ): Promise<LocalProcess> {
     const base = dirs ?? (await tempDirs());
-    const local = new LocalProcess(base.root, base.state);
+    const local = new LocalProcess(base.root, base.state, extra);
     await local.#spawn();
     return local;
   }
@@ -56,25 +73,46 @@ export class LocalProcess {
         '0',
         '--control-port',
         '0',
+        ...(this.extra.args ?? []),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN' } },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          POWERTOOLS_LOG_LEVEL: 'WARN',
+          BUCKETLINK_CONFIG_DIR: this.configDirectory,
+          ...this.extra.env,
+        },
+      },
     );
     this.child.stderr!.on('data', (chunk) => {
       this.stderr += chunk;
     });
     const line = await new Promise<string>((resolve, reject) => {
       const lines = createInterface({ input: this.child.stdout! });
-      lines.once('line', resolve);
+      lines.once('line', (first) => {
+        resolve(first);
+        lines.on('line', (line) => {
+          this.stdout += `${line}\n`;
+        });
+      });
       this.child.once('exit', (code) => reject(new Error(`bucketlink local exited ${code}: ${this.stderr}`)));
     });
     const started = JSON.parse(line) as { s3Endpoint: string; controlEndpoint: string };
     this.s3Endpoint = started.s3Endpoint;
     this.controlEndpoint = started.controlEndpoint;
     this.s3 = createS3Client({ endpoint: this.s3Endpoint });
+    this.token = (await readFile(join(this.state, 'control-token'), 'utf8')).trim();
   }
 
-  async status(): Promise<Status> {
-    const response = await fetch(`${this.controlEndpoint}/status`);
+  /** Headers a legitimate client sends. */
+  get headers(): Record<string, string> {
+    return { 'x-bucketlink-token': this.token };
+  }
+
+  async status(query = ''): Promise<Status> {
+    const response = await fetch(`${this.controlEndpoint}/status${query}`, { headers: this.headers });
+    if (!response.ok) throw new Error(`GET /status: ${response.status} ${await response.text()}`);
     return (await response.json()) as Status;
   }
 
@@ -93,7 +131,12 @@ export class LocalProcess {
 
   /** Runs the real CLI against this runtime. */
   async cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-    return runCli(['--openssl-legacy-provider', BIN, ...args], { BUCKETLINK_ENDPOINT: this.controlEndpoint });
+    return runCli(['--openssl-legacy-provider', BIN, ...args], this.cliEnv);
+  }
+
+  /** What a user's shell gives the CLI: the endpoint, and the per-user directory the token is found in. */
+  get cliEnv(): Record<string, string> {
+    return { BUCKETLINK_ENDPOINT: this.controlEndpoint, BUCKETLINK_CONFIG_DIR: this.configDirectory };
   }
 
   async createBucket(name: string): Promise<void> {
