@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOCAL_CREDENTIALS } from '../adapters/clients.ts';
 import { HostAgent } from '../agent/agent.ts';
 import { logger } from '../log.ts';
+import { checkEndpoint } from './transport.ts';
 
 function count(value: string): number {
   const parsed = Number(value);
@@ -39,6 +40,7 @@ export function agentCommand(): Command {
     .option('--lfs <path>', 'the lfs binary', 'lfs')
     .option('--poll-ms <ms>', 'changelog poll period', count, 1_000)
     .action(async (options) => {
+      if (options.endpoint) checkEndpoint(options.endpoint);
       process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
       const client = new EventBridgeClient({
         region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
