@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { z } from 'zod';
 import { type ControlDeps, controlRequest, handleControl } from './control/associations.ts';
-import { errorCode, MalformedEventError } from './core/errors.ts';
+import { BadRequestError, errorCode, MalformedEventError } from './core/errors.ts';
 import { pipeBatch } from './core/events.ts';
 import type { ApplyResult, WorkItem } from './core/types.ts';
 import { logger } from './log.ts';
@@ -49,11 +49,16 @@ const summarizeInput = z.object({
   echoes: z.record(z.string(), z.number().int().nonnegative()).optional(),
 });
 
-function parse<T extends z.ZodType>(schema: T, event: unknown): z.output<T> {
+/** Parses a handler's input; a mismatch is a MalformedEvent (events) or, with BadRequestError, a caller's bad request. */
+function parse<T extends z.ZodType>(
+  schema: T,
+  event: unknown,
+  Invalid: new (message: string) => Error = MalformedEventError,
+): z.output<T> {
   const parsed = schema.safeParse(event);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  throw new MalformedEventError(`${issue?.path.join('.') || 'input'}: ${issue?.message}`);
+  throw new Invalid(`${issue?.path.join('.') || 'input'}: ${issue?.message}`);
 }
 
 export function planFunction(deps: PlanDeps) {
@@ -171,7 +176,7 @@ export function largeFunction(deps: LargeDeps) {
 }
 
 export function controlFunction(deps: ControlDeps) {
-  return async (event: unknown) => handleControl(parse(controlRequest, event), deps);
+  return async (event: unknown) => handleControl(parse(controlRequest, event, BadRequestError), deps);
 }
 
 /** Repository tasks: Start (walk manifest) and Prepare (listed items → work items). */

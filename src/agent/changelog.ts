@@ -3,6 +3,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { promisify } from 'node:util';
 import type { FileSystemChange } from '../core/events.ts';
+import { withDefaults } from '../core/options.ts';
 import { logger } from '../log.ts';
 import { coalesceByPath } from './coalesce.ts';
 
@@ -97,7 +98,7 @@ export class LustreChangelogReader {
   records = 0;
 
   constructor(options: ChangelogReaderOptions) {
-    this.#options = { batchRecords: 1000, ...options };
+    this.#options = withDefaults({ batchRecords: 1000 }, options);
   }
 
   /** Reads what the changelog holds now; returns the number of records spooled and cleared. */

@@ -1,4 +1,5 @@
 import { PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
+import { withDefaults } from '../core/options.ts';
 import { logger } from '../log.ts';
 import type { Spool, SpooledRecord } from './spool.ts';
 
@@ -27,6 +28,9 @@ export interface PosterOptions {
   retryMaxMs?: number;
 }
 
+/** The first retry waits 200 ms, doubling per consecutive failure up to 5 s. */
+export const POSTER_DEFAULTS = { retryBaseMs: 200, retryMaxMs: 5_000 };
+
 /**
  * Posts spooled entries to EventBridge in order, ≤ 10 per PutEvents call,
  * and acknowledges each entry in the spool only once the bus accepted it.
@@ -44,7 +48,7 @@ export class Poster {
   #closed = false;
 
   constructor(options: PosterOptions) {
-    this.#options = { retryBaseMs: 200, retryMaxMs: 5_000, ...options };
+    this.#options = withDefaults(POSTER_DEFAULTS, options);
   }
 
   /** Starts the posting loop (replaying whatever the spool holds). */

@@ -1,6 +1,7 @@
 import type { BigIntStats } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AgentChangeEvent } from '../core/events.ts';
+import { withDefaults } from '../core/options.ts';
 import { sequence } from './coalesce.ts';
 
 /** The watcher's options and defaults, and what it leaves out. */
@@ -32,20 +33,22 @@ export function isIgnoredName(name: string): boolean {
   return IGNORED_NAMES.includes(name) || name.startsWith(TEMP_PREFIX);
 }
 
+/** The documented defaults of WatcherOptions (the rename window follows the quiet period). */
+export const WATCHER_DEFAULTS = { quietMs: 100, windowMs: 20, maxChanges: 40 };
+
 /**
- * The options with their defaults. `?? default` per option, not a spread
- * over the defaults: an option passed as undefined (an unset CLI flag) keeps
- * its default instead of becoming a 1 ms timer.
+ * The options with their defaults, through withDefaults: an option passed as
+ * undefined (an unset CLI flag) keeps its default instead of becoming a 1 ms
+ * timer.
  */
 export function watcherOptions(options: WatcherOptions): Required<WatcherOptions> {
-  const quietMs = options.quietMs ?? 100;
-  return {
-    ...options,
-    quietMs,
-    windowMs: options.windowMs ?? 20,
-    maxChanges: options.maxChanges ?? 40,
-    host: options.host ?? hostname(),
-    nextSeq: options.nextSeq ?? sequence(),
-    renameWindowMs: options.renameWindowMs ?? Math.max(1_000, 4 * quietMs),
-  };
+  const merged = withDefaults(WATCHER_DEFAULTS, options);
+  return withDefaults(
+    {
+      host: hostname(),
+      nextSeq: sequence(),
+      renameWindowMs: Math.max(1_000, 4 * merged.quietMs),
+    },
+    merged,
+  );
 }

@@ -8,6 +8,7 @@ import { LOCAL_CREDENTIALS } from '../adapters/clients.ts';
 import { HostAgent } from '../agent/agent.ts';
 import { findToken, TOKEN_HEADER } from '../local/control-token.ts';
 import { logger } from '../log.ts';
+import { checkEndpoint } from './transport.ts';
 
 function count(value: string): number {
   const parsed = Number(value);
@@ -40,6 +41,7 @@ export function agentCommand(): Command {
     .option('--lfs <path>', 'the lfs binary', 'lfs')
     .option('--poll-ms <ms>', 'changelog poll period', count, 1_000)
     .action(async (options) => {
+      if (options.endpoint) checkEndpoint(options.endpoint);
       process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
       const client = new EventBridgeClient({
         region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',

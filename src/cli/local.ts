@@ -1,22 +1,26 @@
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createS3Client } from '../adapters/clients.ts';
+import { SyncError } from '../core/errors.ts';
 import { startLocalRuntime } from '../local/runtime.ts';
 import { logger } from '../log.ts';
 
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'debug', 'info', 'warn', 'error', 'silent'];
 
+import { startupError } from './startup-errors.ts';
 import { ControlClient } from './transport.ts';
 
 function port(value: string): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new Error(`not a port: ${value}`);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
+    throw new InvalidArgumentError(`not a port: ${value}`);
   return parsed;
 }
 
 function byteCount(value: string): number {
   const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 0) throw new Error(`not a byte count: ${value}`);
+  if (!Number.isSafeInteger(parsed) || parsed < 0)
+    throw new InvalidArgumentError(`not a byte count: ${value}`);
   return parsed;
 }
 
@@ -55,6 +59,12 @@ export function localCommand(): Command {
     .action(async (options) => {
       // The logger was built at import time (POWERTOOLS_LOG_LEVEL, else INFO); the flag wins.
       if (options.logLevel) logger.setLogLevel(options.logLevel.toUpperCase());
+      process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
+      if (options.s3Port !== 0 && options.s3Port === options.controlPort)
+        throw new SyncError(
+          'BadRequest',
+          `--s3-port and --control-port are both ${options.s3Port}: give them different ports (or 0)`,
+        );
       const runtime = await startLocalRuntime({
         root: options.root,
         state: options.state,
@@ -62,6 +72,11 @@ export function localCommand(): Command {
         s3Port: options.s3Port,
         controlPort: options.controlPort,
         largeFileBytes: options.largeFileBytes,
+      }).catch((error) => {
+        throw startupError(error, {
+          host: options.host,
+          ports: { '--s3-port': options.s3Port, '--control-port': options.controlPort },
+        });
       });
       if (options.demo) await setUpDemo(runtime.s3Endpoint, runtime.controlEndpoint, runtime.controlToken);
       process.stdout.write(

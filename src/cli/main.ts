@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { agentCommand } from './agent.ts';
+import { failureOf, packageVersion, reportUsageErrors } from './failure.ts';
 import { localCommand } from './local.ts';
 import { controlClientFor, type TargetOptions } from './stage.ts';
 import { tasksCommand } from './tasks.ts';
@@ -51,7 +52,7 @@ async function run(target: string | TargetOptions, request: Record<string, unkno
 
 const program = new Command('bucketlink')
   .description('Keep file-system directories and S3 buckets in sync, both ways.')
-  .showHelpAfterError();
+  .version(packageVersion(), '-V, --version', 'print the bucketlink version');
 
 program.addCommand(localCommand());
 program.addCommand(agentCommand());
@@ -144,10 +145,12 @@ associations
     });
   });
 
+reportUsageErrors(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  const code = (error as { code?: string }).code ?? (error as Error).name;
-  process.stderr.write(`bucketlink: ${code}: ${(error as Error).message}\n`);
-  process.exitCode = 1;
+  const failure = failureOf(error);
+  if (failure.line) process.stderr.write(`${failure.line}\n`);
+  // Exit now: a half-started runtime (one server listening, the next refused) must not keep the process alive.
+  process.exit(failure.exitCode);
 }

@@ -14,6 +14,7 @@ export class ControlClient {
     private readonly endpoint: string,
     token?: string,
   ) {
+    checkEndpoint(endpoint);
     if (token) this.#token = Promise.resolve(token);
   }
 
@@ -51,7 +52,9 @@ export class ControlClient {
         { cause: error },
       );
     }
-    const body = (await response.json()) as { error?: { code: string; message: string } };
+    const body = (await controlAnswer(response, this.endpoint)) as {
+      error?: { code: string; message: string };
+    };
     if (!response.ok || body.error) {
       throw new SyncError(
         body.error?.code ?? `HTTP${response.status}`,
@@ -59,5 +62,34 @@ export class ControlClient {
       );
     }
     return body;
+  }
+}
+
+/** `--endpoint` must be an http(s) URL: `127.0.0.1:4567` is not (and `localhost:4567` would parse as a scheme). */
+export function checkEndpoint(endpoint: string, flag = '--endpoint'): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+    throw new SyncError(
+      'BadRequest',
+      `${flag} ${endpoint} is not an http:// URL: pass e.g. http://${endpoint.replace(/^[a-z]+:\/\//i, '')}`,
+    );
+}
+
+/** The control API answers JSON; anything else (the S3 port's XML, a web page) is the wrong endpoint. */
+async function controlAnswer(response: Response, endpoint: string): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    const type = response.headers.get('content-type') ?? 'no content type';
+    throw new SyncError(
+      'BadRequest',
+      `${endpoint} is not a bucketlink control endpoint (it answered HTTP ${response.status}, ${type}; the S3 port?): pass the controlEndpoint \`bucketlink local\` prints, by default http://127.0.0.1:4567`,
+    );
   }
 }

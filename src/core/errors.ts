@@ -63,6 +63,13 @@ export class MalformedEventError extends SyncError {
   }
 }
 
+/** A management request (from the CLI or an API caller) that does not match its schema: the caller's mistake. */
+export class BadRequestError extends SyncError {
+  constructor(message: string) {
+    super('BadRequest', message);
+  }
+}
+
 /** Another worker holds the path's lease; it will re-plan before releasing. */
 export class LeaseHeldError extends SyncError {
   constructor(path: string) {

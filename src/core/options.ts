@@ -10,7 +10,7 @@ export function withDefaults<D extends object, O extends object>(
   defaults: D,
   options: O | undefined,
 ): Omit<O, keyof D> & D {
-  const merged: Record<string, unknown> = { ...defaults };
+  const merged = { ...defaults } as Record<string, unknown>;
   for (const [key, value] of Object.entries(options ?? {})) {
     if (value !== undefined) merged[key] = value;
   }

@@ -35,7 +35,7 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   try {
     return body ? JSON.parse(body) : {};
   } catch {
-    throw new SyncError('MalformedRequest', 'request body is not JSON');
+    throw new SyncError('BadRequest', 'request body is not JSON');
   }
 }
 
@@ -74,7 +74,7 @@ export async function startControlServer(
             ? error.message
             : String(error);
       reply(statusFor(error), {
-        error: { code: error instanceof z.ZodError ? 'InvalidRequest' : errorCode(error), message },
+        error: { code: error instanceof z.ZodError ? 'BadRequest' : errorCode(error), message },
       });
     }
   });

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
@@ -32,6 +33,18 @@ export async function startS3Server(options: {
     vhostBuckets: false,
     allowMismatchedSignatures: true,
   });
+  // s3rver's listen() passes its callback as a 'listening' listener and never handles the
+  // server's 'error': a busy port or an unresolvable host was an uncaught exception. Here it
+  // rejects run(), carrying Node's code and port.
+  const s3rverListen = app.listen.bind(app);
+  app.listen = (...args: unknown[]) =>
+    new Promise<Server>((resolve, reject) => {
+      const server = s3rverListen(...args, () => {
+        server.off('error', reject);
+        resolve(server);
+      }) as Server;
+      server.once('error', reject);
+    });
   const events = new EventEmitter();
   app.on('event', (event: unknown) => events.emit('event', event));
   const address = (await app.run()) as AddressInfo;

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { PipeRecord } from '../core/events.ts';
+import { withDefaults } from '../core/options.ts';
 
 /**
  * The SQS buffer and EventBridge Pipe of the production pipeline, in
@@ -76,7 +77,8 @@ export interface PendingMessages {
   oldestSentTimestamp: number;
 }
 
-const DEFAULTS = {
+/** The documented defaults of LocalPipeOptions. */
+export const PIPE_DEFAULTS = {
   batchSize: 10,
   windowMs: 50,
   maxBatchBytes: 256 * 1024,
@@ -89,7 +91,7 @@ const DEFAULTS = {
 };
 
 export class LocalPipe {
-  private readonly options: typeof DEFAULTS & LocalPipeOptions;
+  private readonly options: typeof PIPE_DEFAULTS & LocalPipeOptions;
   private readonly ready: Message[] = [];
   private invisible = 0;
   private inFlightMessages = 0;
@@ -103,9 +105,7 @@ export class LocalPipe {
   private closed = false;
 
   constructor(options: LocalPipeOptions) {
-    // Explicitly undefined options keep their defaults.
-    const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
-    this.options = { ...DEFAULTS, ...(given as LocalPipeOptions) };
+    this.options = withDefaults(PIPE_DEFAULTS, options);
   }
 
   /** Enqueues one EventBridge event as an SQS message; returns its message id. */

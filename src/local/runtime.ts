@@ -29,6 +29,7 @@ import { type DynamoServer, type S3Server, startDynamoServer, startS3Server } fr
 import { LocalPipe } from './pipe.ts';
 import { AGENT_RULE_PATTERN, matchesPattern, S3_RULE_PATTERN } from './rules.ts';
 import { startS3EventSource } from './s3-events.ts';
+import { lockStateDirectory } from './state-lock.ts';
 import { RuntimeStatus } from './status.ts';
 import { associationOf, PathCounter, statusView } from './status-view.ts';
 import { LocalStateMachine } from './stepfunctions.ts';
@@ -78,6 +79,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   const host = options.host ?? '127.0.0.1';
   await mkdir(root, { recursive: true });
   await mkdir(state, { recursive: true });
+  const lock = await lockStateDirectory(state);
   const peers: Array<S3Server | DynamoServer> = [];
   const s3 = await startS3Server({ directory: join(state, 's3'), host, port: options.s3Port ?? 4566 });
   peers.push(s3);
@@ -91,7 +93,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     s3Endpoint: s3.endpoint,
     dynamodbEndpoint: dynamo.endpoint,
     restoreOwner: process.getuid?.() === 0,
-    // Stable across restarts (one runtime per state directory: dynalite locks it), so leases a
+    // Stable across restarts (one runtime per state directory: lockStateDirectory), so leases a
     // killed predecessor held are taken over at once instead of blocking the start-up reconcile.
     workerId: `local/${hostname()}/${state}`,
     host: hostname(),
@@ -286,6 +288,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
         server.server.closeAllConnections();
       });
       for (const peer of peers.reverse()) await peer.close();
+      await lock.release();
     },
   };
 }

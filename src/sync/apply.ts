@@ -3,6 +3,7 @@ import { associationRoot, parseDataRepositoryPath } from '../core/association.ts
 import { decideAction } from '../core/decide.ts';
 import { AssociationNotFoundError, errorCode, SyncError } from '../core/errors.ts';
 import { pathToKey } from '../core/mapping.ts';
+import { withDefaults } from '../core/options.ts';
 import type {
   ApplyResult,
   Association,
@@ -66,14 +67,17 @@ const MAX_STEPS = 3;
 export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyResult> {
   const association = await deps.getAssociation(item.associationId);
   if (!association) throw new AssociationNotFoundError(item.associationId);
-  const result = (fields: Partial<ApplyResult>): ApplyResult => ({
-    associationId: item.associationId,
-    path: item.path,
-    action: 'none',
-    outcome: 'unchanged',
-    messageIds: item.messageIds,
-    ...fields,
-  });
+  const result = (fields: Partial<ApplyResult>): ApplyResult =>
+    withDefaults<ApplyResult, Partial<ApplyResult>>(
+      {
+        associationId: item.associationId,
+        path: item.path,
+        action: 'none',
+        outcome: 'unchanged',
+        messageIds: item.messageIds,
+      },
+      fields,
+    );
   if (!isActive(association)) {
     return result({
       action: 'skip',
@@ -198,7 +202,8 @@ function mergeSynced(previous: Synced, next: Synced): Synced {
   // `null` (drop the row) is a write: `??` would turn it into "leave the row".
   const write = next.write !== undefined ? next.write : previous.write;
   const handOff = next.handOff ?? previous.handOff;
-  return { write, result: { ...previous.result, ...next.result }, ...(handOff ? { handOff } : {}) };
+  // What the later pass says wins; what it leaves unset keeps the earlier pass's value.
+  return { write, result: withDefaults(previous.result, next.result), ...(handOff ? { handOff } : {}) };
 }
 
 /** Maps a thrown error to a failed result (for callers that run items outside the state machine). */

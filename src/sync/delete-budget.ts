@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AssociationStore, Ledger } from '../adapters/ports.ts';
 import { SyncError } from '../core/errors.ts';
+import { withDefaults } from '../core/options.ts';
 import type { Association } from '../core/types.ts';
 
 /**
@@ -41,6 +42,16 @@ export class DeleteBudgetExceededError extends SyncError {
 /** A window's budget item outlives the window by a day, then the tasks table's TTL (expiresAt) removes it. */
 const BUDGET_ITEM_GRACE_MS = 24 * 3600_000;
 
+/** The documented defaults of DeleteBudgetOptions. */
+export const DELETE_BUDGET_DEFAULTS = {
+  maxShare: 0.5,
+  maxCount: 10_000,
+  freeDeletes: 20,
+  emptyRootMinPaths: 20,
+  windowMs: 10 * 60_000,
+  now: Date.now as () => number,
+};
+
 export type DeleteKind = 'deleteObject' | 'deleteFile';
 
 export class DeleteBudget {
@@ -48,15 +59,7 @@ export class DeleteBudget {
     DeleteBudgetOptions;
 
   constructor(options: DeleteBudgetOptions) {
-    this.#options = {
-      maxShare: 0.5,
-      maxCount: 10_000,
-      freeDeletes: 20,
-      emptyRootMinPaths: 20,
-      windowMs: 10 * 60_000,
-      now: Date.now,
-      ...options,
-    };
+    this.#options = withDefaults(DELETE_BUDGET_DEFAULTS, options);
   }
 
   #window(): number {

@@ -22,6 +22,8 @@ declare module 's3rver' {
     run(): Promise<import('node:net').AddressInfo>;
     close(): Promise<void>;
     httpServer: Server;
+    /** With a callback as last argument: returns the server it started listening (no 'error' handler). */
+    listen(...args: unknown[]): Server | Promise<Server>;
   }
   export default S3rver;
 }

@@ -105,6 +105,24 @@ describe('Lustre changelog through a fake lfs', () => {
     }
   });
 
+  it('spools and clears in batches of 1,000 records when batchRecords is passed as undefined', async () => {
+    const submitted: FileSystemChange[][] = [];
+    const reader = new LustreChangelogReader({
+      lfs: LFS,
+      mdt: 'lustre-MDT0000',
+      user: 'cl1',
+      mount,
+      nextSeq: sequence(),
+      batchRecords: undefined,
+      submit: async (changes) => void submitted.push(changes),
+    });
+
+    expect(await reader.poll()).toBe(17);
+    // All 17 records fit one default batch: one submit, one clear.
+    expect(submitted).toHaveLength(1);
+    expect(await clears()).toEqual(['lustre-MDT0000 cl1 17']);
+  });
+
   it('clears only up to the last record it spooled when the spool fills up', async () => {
     const spool = await Spool.open({ directory: join(base, 'spool'), maxBytes: 1_400 });
     const reader = new LustreChangelogReader({

@@ -243,3 +243,16 @@ describe('LocalPipe', () => {
     expect(() => pipe.send(event(2))).toThrow(/closed/);
   });
 });
+
+describe('LocalPipe defaults', () => {
+  it('keeps the batch size of 10 and the 50 ms window when they are passed as undefined', async () => {
+    const { batches, target } = recorder();
+    const pipe = new LocalPipe({ target, batchSize: undefined, windowMs: undefined, concurrency: undefined });
+
+    for (let n = 0; n < 25; n++) pipe.send(event(n));
+    await pipe.drain();
+
+    expect(batches.map((batch) => batch.length)).toEqual([10, 10, 5]);
+    expect(batches[0]![0]!.eventSourceARN).toBe('arn:aws:sqs:us-east-1:000000000000:bucketlink-events');
+  });
+});
