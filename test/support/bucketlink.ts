@@ -44,19 +44,7 @@ export class LocalProcess {
   async #spawn(): Promise<void> {
     this.child = spawn(
       process.execPath,
-      [
-        '--openssl-legacy-provider',
-        BIN,
-        'local',
-        '--root',
-        this.root,
-        '--state',
-        this.state,
-        '--s3-port',
-        '0',
-        '--control-port',
-        '0',
-      ],
+      [BIN, 'local', '--root', this.root, '--state', this.state, '--s3-port', '0', '--control-port', '0'],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN' } },
     );
     this.child.stderr!.on('data', (chunk) => {
@@ -93,7 +81,7 @@ export class LocalProcess {
 
   /** Runs the real CLI against this runtime. */
   async cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-    return runCli(['--openssl-legacy-provider', BIN, ...args], { BUCKETLINK_ENDPOINT: this.controlEndpoint });
+    return runCli([BIN, ...args], { BUCKETLINK_ENDPOINT: this.controlEndpoint });
   }
 
   async createBucket(name: string): Promise<void> {
