@@ -4,8 +4,6 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
-    // s3rver's continuation tokens (listings past 1000 keys) use DES.
-    execArgv: ['--openssl-legacy-provider'],
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' },
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -1,6 +1,5 @@
-#!/usr/bin/env -S node --openssl-legacy-provider
+#!/usr/bin/env node
 // Runs the TypeScript CLI directly (tsx), so a clone needs no build step.
-// --openssl-legacy-provider: s3rver's listing continuation tokens use DES.
 import { register } from 'tsx/esm/api';
 
 // bucketlink supports Node 20.19+; the SDK's notice about its own future floor is not the user's concern here.

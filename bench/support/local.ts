@@ -72,14 +72,7 @@ export class BenchLocal {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...this.options.env,
     };
-    const args = [
-      '--openssl-legacy-provider',
-      ...(this.options.nodeArgs ?? []),
-      BIN,
-      'local',
-      '--root',
-      this.options.root,
-    ];
+    const args = [...(this.options.nodeArgs ?? []), BIN, 'local', '--root', this.options.root];
     args.push('--state', this.options.state, '--s3-port', '0', '--control-port', '0');
     this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     // A benchmark that dies (or is killed by a test's timeout) must not leave its runtime behind.

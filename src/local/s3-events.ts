@@ -1,9 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { RequestListener } from 'node:http';
-import type S3rver from 's3rver';
 import type { S3Event } from '../core/events.ts';
 import { logger } from '../log.ts';
-import type { S3Server } from './peers.ts';
+import type { S3Server } from './s3/server.ts';
 
 /**
  * Turns s3rver's notifications into the EventBridge "Object Created" /
@@ -122,113 +120,32 @@ export function toEventBridgeEvent(
   };
 }
 
-/** A Koa context, as much of it as the DeleteObjects hook reads. */
-interface DeleteContext {
-  method: string;
-  query: Record<string, unknown>;
-  params?: { bucket?: string };
-  ip?: string;
-  body?: unknown;
-}
-
-function deletedKeys(body: unknown): string[] {
-  const result = (body as { DeleteResult?: { Deleted?: unknown } } | undefined)?.DeleteResult;
-  if (!result?.Deleted) return [];
-  const deleted = ([] as unknown[]).concat(result.Deleted);
-  return deleted
-    .map((entry) => (entry as { Key?: unknown }).Key)
-    .filter((key): key is string => typeof key === 'string' && key.length > 0);
-}
-
 /**
- * s3rver emits nothing for a multi-object delete (`POST /bucket?delete`,
- * what `aws s3 rm --recursive` sends), so this middleware reads the keys
- * s3rver reports as deleted and emits one "Object Deleted" per key, as AWS
- * does. It sits just before s3rver's router, inside its XML encoder, so the
- * result is still a plain object when `next()` returns.
- *
- * Works before or after `run()`: Koa composes its middleware once, when the
- * server starts listening, so a running server gets a freshly composed
- * request handler.
- */
-export function attachDeleteObjectsEvents(
-  app: S3rver,
-  emit: (event: S3Event) => void,
-  options: EventOptions = {},
-): void {
-  const account = options.account ?? DEFAULT_ACCOUNT;
-  const middleware = async (ctx: DeleteContext, next: () => Promise<void>) => {
-    await next();
-    if (ctx.method !== 'POST' || !('delete' in ctx.query) || !ctx.params?.bucket) return;
-    const bucket = ctx.params.bucket;
-    // One request, one request id, as AWS reports for every key of a batch.
-    const id = requestId();
-    const now = new Date();
-    for (const key of deletedKeys(ctx.body)) {
-      const event = toEventBridgeEvent(
-        {
-          eventName: 'ObjectRemoved:Delete',
-          eventTime: now.toISOString(),
-          requestParameters: { sourceIPAddress: ctx.ip ?? '127.0.0.1' },
-          responseElements: { 'x-amz-request-id': id },
-          s3: { bucket: { name: bucket }, object: { key, sequencer: sequencerNow() } },
-        },
-        { ...options, account },
-      );
-      event.detail.reason = 'DeleteObjects';
-      try {
-        emit(event);
-      } catch (error) {
-        // The objects are gone either way; a consumer's failure must not turn the S3 response into an error.
-        logger.error('S3 event not forwarded', { action: 'emitS3Event', key, error: error as Error });
-      }
-    }
-  };
-  const routerIndex = app.middleware.findIndex((fn) => 'router' in fn);
-  app.middleware.splice(routerIndex >= 0 ? routerIndex : app.middleware.length, 0, middleware);
-  const server = app.httpServer;
-  if (server?.listening) {
-    // Koa's callback(), which src/types/peers.d.ts does not declare.
-    const handler = (app as unknown as { callback(): RequestListener }).callback();
-    for (const listener of server.listeners('request')) {
-      server.off('request', listener as (...args: unknown[]) => void);
-    }
-    server.on('request', handler);
-  }
-}
-
-let lastSequencer = 0n;
-
-/** Like s3rver's (a hex timestamp), but strictly increasing within this process. */
-function sequencerNow(): string {
-  const now = BigInt(Date.now());
-  lastSequencer = now > lastSequencer ? now : lastSequencer + 1n;
-  return lastSequencer.toString(16).toUpperCase();
-}
-
-/**
- * Wires an s3rver instance to `emit`: its own notifications, translated, and
- * the DeleteObjects events it does not produce. `emit` runs inside s3rver's
- * request handling, so its errors are logged, never thrown back into the
- * S3 request. Returns a function that stops forwarding s3rver's
- * notifications.
+ * Wires an embedded S3 server to `emit`: s3rver's notifications and the
+ * per-key records of DeleteObjects requests, translated. `emit`'s errors are
+ * logged, never thrown back into the S3 request. Returns a function that
+ * stops forwarding.
  */
 export function startS3EventSource(
   server: S3Server,
   emit: (event: S3Event) => void,
   options: EventOptions = {},
 ): () => void {
-  const forward = (event: S3Event | (() => S3Event)) => {
-    try {
-      emit(typeof event === 'function' ? event() : event);
-    } catch (error) {
-      logger.error('S3 event not forwarded', { action: 'emitS3Event', error: error as Error });
+  const onRecords = (records: S3rverRecord[], reason?: 'DeleteObjects') => {
+    for (const record of records) {
+      try {
+        const event = toEventBridgeEvent(record, options);
+        if (reason) event.detail.reason = reason;
+        emit(event);
+      } catch (error) {
+        logger.error('S3 event not forwarded', {
+          action: 'emitS3Event',
+          key: record.s3.object.key,
+          error: error as Error,
+        });
+      }
     }
   };
-  const onEvent = (notification: S3rverNotification) => {
-    for (const record of notification.Records) forward(() => toEventBridgeEvent(record, options));
-  };
-  server.events.on('event', onEvent);
-  attachDeleteObjectsEvents(server.app, forward, options);
-  return () => server.events.off('event', onEvent);
+  server.events.on('records', onRecords);
+  return () => server.events.off('records', onRecords);
 }

@@ -5,6 +5,7 @@ import { associationRoot, parseDataRepositoryPath } from '../core/association.ts
 import { AssociationNotFoundError, BucketNotFoundError, errorCode, SyncError } from '../core/errors.ts';
 import { keyToPath } from '../core/mapping.ts';
 import type { ApplyResult, Association, WorkItem } from '../core/types.ts';
+import { logger } from '../log.ts';
 import type { RepositoryTask, TaskFailure } from './model.ts';
 import { withinTaskPaths } from './model.ts';
 import { splitUnchanged } from './precheck.ts';
@@ -287,6 +288,17 @@ export async function finishTask(
     });
   }
   const task = await mustGetTask(taskId, deps);
+  if (task.lifecycle === 'FAILED') {
+    // A failed task is the user's to act on: say which and why where they look first.
+    logger.error('repository task FAILED', {
+      action: 'finishTask',
+      taskId,
+      type: task.type,
+      associationId: task.associationId,
+      reason: task.failureDetails?.message,
+      failedCount: task.status.failedCount,
+    });
+  }
   await writeReport(deps.store, task, deps.tasks.failures(taskId));
   await deps.store.delete(deps.manifestBucket, manifestKey(taskId)).catch(() => undefined);
   return task;

@@ -23,7 +23,6 @@ describe('the benchmark runner at a tiny size', () => {
   beforeAll(async () => {
     base = await mkdtemp(join(tmpdir(), 'bucketlink-bench-smoke-'));
     const args = [
-      '--openssl-legacy-provider',
       '--import',
       'tsx',
       RUNNER,

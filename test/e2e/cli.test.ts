@@ -104,7 +104,6 @@ describe('the bucketlink command', () => {
 
   it('says where it tried to connect when no runtime is running', async () => {
     const { stderr, code } = await runCli([
-      '--openssl-legacy-provider',
       BIN,
       'associations',
       'describe',

@@ -62,7 +62,6 @@ export class LocalProcess {
     this.child = spawn(
       process.execPath,
       [
-        '--openssl-legacy-provider',
         BIN,
         'local',
         '--root',
@@ -131,7 +130,7 @@ export class LocalProcess {
 
   /** Runs the real CLI against this runtime. */
   async cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-    return runCli(['--openssl-legacy-provider', BIN, ...args], this.cliEnv);
+    return runCli([BIN, ...args], this.cliEnv);
   }
 
   /** What a user's shell gives the CLI: the endpoint, and the per-user directory the token is found in. */

@@ -1,0 +1,23 @@
+import type { S3rverRecord } from '../s3-events.ts';
+
+/**
+ * The IPC messages between `bucketlink local` and its embedded S3 server
+ * process (see server.ts and child.ts).
+ */
+
+/** What the child is started with (JSON in argv[2]). */
+export interface ChildOptions {
+  directory: string;
+  host: string;
+  port: number;
+}
+
+export type ChildMessage =
+  | { type: 'listening'; port: number }
+  | { type: 'listen-error'; code: string; message: string; address: string; port: number }
+  /** Notification records; `reason` is set for the per-key records of a DeleteObjects request. */
+  | { type: 'records'; seq: number; records: S3rverRecord[]; reason?: 'DeleteObjects' };
+
+export type ParentMessage =
+  /** Every records message up to `seq` has been handed to the parent's listeners. */
+  { type: 'ack'; seq: number } | { type: 'close' };
