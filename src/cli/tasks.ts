@@ -100,7 +100,11 @@ export function tasksCommand(): Command {
     .description('start a task over one association')
     .addOption(new Option('--type <type>', 'what the task does').choices(TASK_TYPES).makeOptionMandatory())
     .requiredOption('--association <id>', 'the association (dra-…)')
-    .option('--paths <paths>', 'comma-separated paths under the association root to narrow the task', list)
+    .option(
+      '--paths <paths>',
+      'comma-separated paths to narrow the task: file-system paths under the association (/demo/docs) or paths relative to it (docs)',
+      list,
+    )
     .option('--report <s3url>', 'write task-<id>/failures.csv and summary.json under this S3 path')
     .option('--wait', 'wait for the task to end, showing progress')
     .addOption(endpointOption())
