@@ -16,6 +16,7 @@ import { type PlanDeps, planBatch } from './sync/plan.ts';
 import { batchMetrics, failureReason, sentTimes, summarizeBatch } from './sync/summarize.ts';
 import type { TaskControlDeps } from './tasks/control.ts';
 import { listEvent, reportEvent, runListStep, runReportStep } from './tasks/events.ts';
+import { TASK_TYPES, taskPolicy } from './tasks/model.ts';
 import { reconcileAvailable } from './tasks/schedule.ts';
 import type { TaskDeps } from './tasks/steps.ts';
 
@@ -32,6 +33,9 @@ const workItem = z.object({
   messageIds: z.array(z.string()).default([]),
   renamedFrom: z.string().min(1).optional(),
 });
+
+/** A repository task's BatchInput names the task (src/tasks/steps.ts); the sync machine's has none. */
+const taskBatch = z.object({ taskId: z.string(), type: z.enum(TASK_TYPES) });
 
 /** One item (inline Map) or a Distributed Map batch (`{ Items, BatchInput }`). */
 const applyInput = z.union([
@@ -92,10 +96,18 @@ export function applyFunction(deps: ApplyDeps) {
     if (!('Items' in input)) return one(input);
     // One batch's items share their association: read each once per batch, not per path.
     const associations = new Map<string, ReturnType<ApplyDeps['getAssociation']>>();
+    // A repository task's batch is decided with the task's policies (src/tasks/model.ts).
+    const task = taskBatch.safeParse(input.BatchInput);
+    const read = (id: string) =>
+      deps
+        .getAssociation(id)
+        .then((association) =>
+          association && task.success ? taskPolicy(association, task.data.type) : association,
+        );
     const batchDeps: ApplyDeps = {
       ...deps,
       getAssociation: (id) => {
-        if (!associations.has(id)) associations.set(id, deps.getAssociation(id));
+        if (!associations.has(id)) associations.set(id, read(id));
         return associations.get(id)!;
       },
     };

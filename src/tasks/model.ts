@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { ALL_CHANGES } from '../core/association.ts';
 import { SyncError } from '../core/errors.ts';
+import type { SyncPolicy } from '../core/types.ts';
 
 /**
  * Repository tasks (FSx "data repository tasks"): bulk work over one
@@ -121,4 +123,18 @@ export function resolveTaskPaths(paths: string[], fileSystemPath: string): strin
 export function withinTaskPaths(path: string, paths: string[]): boolean {
   if (paths.length === 0) return true;
   return paths.some((p) => path === p || path.startsWith(`${p}/`));
+}
+
+/**
+ * The policies a task's items are decided with (docs/tasks.md). An import
+ * or export task is how data moves when automatic sync is off, so it opens
+ * its own direction whatever the association's automatic policy says; the
+ * other direction stays as the association has it, and conflicts still go
+ * by its conflict policy. RECONCILE repairs what automatic sync would have
+ * done had it seen every event, so it keeps the association's policies.
+ */
+export function taskPolicy<T extends SyncPolicy>(association: T, type: TaskType): T {
+  if (type === 'IMPORT_METADATA_FROM_REPOSITORY') return { ...association, autoImport: [...ALL_CHANGES] };
+  if (type === 'EXPORT_TO_REPOSITORY') return { ...association, autoExport: [...ALL_CHANGES] };
+  return association;
 }

@@ -10,7 +10,7 @@ import { AssociationNotFoundError, BucketNotFoundError, errorCode, SyncError } f
 import { keyToPath } from '../core/mapping.ts';
 import type { ApplyResult, Association, WorkItem } from '../core/types.ts';
 import type { RepositoryTask, TaskFailure } from './model.ts';
-import { withinTaskPaths } from './model.ts';
+import { taskPolicy, withinTaskPaths } from './model.ts';
 import { splitUnchanged } from './precheck.ts';
 import { writeReport } from './report.ts';
 import { assertRootPresent, walkManifest } from './walk.ts';
@@ -222,7 +222,11 @@ export async function prepareBatch(
       messageIds: [],
     });
   }
-  const { toApply, unchanged } = await splitUnchanged(prepared.Items, association, deps);
+  const { toApply, unchanged } = await splitUnchanged(
+    prepared.Items,
+    taskPolicy(association, input.type),
+    deps,
+  );
   return { ...prepared, Items: toApply, unchanged };
 }
 
