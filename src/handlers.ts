@@ -17,6 +17,7 @@ import { batchMetrics, failureReason, sentTimes, summarizeBatch } from './sync/s
 import type { TaskControlDeps } from './tasks/control.ts';
 import { listEvent, reportEvent, runListStep, runReportStep } from './tasks/events.ts';
 import { TASK_TYPES, taskPolicy } from './tasks/model.ts';
+import { type PathRetryOptions, withPathRetries } from './tasks/retry.ts';
 import { reconcileAvailable } from './tasks/schedule.ts';
 import type { TaskDeps } from './tasks/steps.ts';
 
@@ -74,7 +75,12 @@ export function planFunction(deps: PlanDeps) {
 /** Applies at most this many paths of one batch at once. */
 const BATCH_CONCURRENCY = 8;
 
-export function applyFunction(deps: ApplyDeps) {
+export interface ApplyFunctionOptions {
+  /** A repository task's batch retries a path that failed with a retryable error (src/tasks/retry.ts). */
+  pathRetry?: Partial<PathRetryOptions>;
+}
+
+export function applyFunction(deps: ApplyDeps, options: ApplyFunctionOptions = {}) {
   const one = async (item: WorkItem, batchDeps = deps): Promise<ApplyResult> => {
     const started = Date.now();
     const result = await applyItem(item, batchDeps);
@@ -118,7 +124,19 @@ export function applyFunction(deps: ApplyDeps) {
       while (next < input.Items.length) {
         const index = next++;
         const item = input.Items[index]!;
-        results[index] = await one(item, batchDeps).catch((error) => {
+        // Inside a task, a transient failure is tried again before it counts; events have SQS for that.
+        const run = () => one(item, batchDeps);
+        const attempt = task.success
+          ? withPathRetries(run, options.pathRetry, (error, tried) =>
+              logger.debug('retrying path', {
+                associationId: item.associationId,
+                path: item.path,
+                code: errorCode(error),
+                tried,
+              }),
+            )
+          : run();
+        results[index] = await attempt.catch((error) => {
           logger.warn('apply failed', {
             associationId: item.associationId,
             path: item.path,

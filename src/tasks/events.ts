@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { logger } from '../log.ts';
 import { TASK_TYPES } from './model.ts';
 import {
   finishTask,
@@ -52,7 +53,18 @@ export function runListStep(event: z.output<typeof listEvent>, deps: TaskDeps) {
 }
 
 /** The `report` function: Tally one batch, or Finish the task. */
-export function runReportStep(event: z.output<typeof reportEvent>, deps: TaskDeps) {
-  if (event.action === 'tally') return tallyBatch(event as unknown as TallyInput, deps);
-  return finishTask(event.taskId, event.error ?? undefined, deps);
+export async function runReportStep(event: z.output<typeof reportEvent>, deps: TaskDeps) {
+  if (event.action === 'tally') {
+    const tally = await tallyBatch(event as unknown as TallyInput, deps);
+    // Failed paths are named at WARN as they happen, whether or not the task writes a report.
+    const { taskId, associationId } = event.BatchInput;
+    for (const { path, code } of tally.failures)
+      logger.warn('task path failed', { taskId, associationId, path, code });
+    return tally;
+  }
+  const task = await finishTask(event.taskId, event.error ?? undefined, deps);
+  const { taskId, associationId, type, lifecycle, status, failureDetails } = task;
+  const log = lifecycle === 'FAILED' ? logger.warn.bind(logger) : logger.info.bind(logger);
+  log('task ended', { taskId, associationId, type, lifecycle, ...status, why: failureDetails?.message });
+  return task;
 }

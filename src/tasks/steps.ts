@@ -260,7 +260,7 @@ export interface TallyInput {
 export async function tallyBatch(
   input: TallyInput,
   deps: TaskDeps,
-): Promise<{ succeeded: number; failed: number }> {
+): Promise<{ succeeded: number; failed: number; failures: TaskFailure[] }> {
   const failures: TaskFailure[] = [...input.refused];
   let succeeded = input.unchanged;
   let bytes = 0;
@@ -281,12 +281,17 @@ export async function tallyBatch(
       failures,
     );
   }
-  return { succeeded, failed: failures.length };
+  return { succeeded, failed: failures.length, failures };
 }
+
+/** How many failed paths a task's failureDetails names; the report has them all. */
+const NAMED_FAILURES = 10;
 
 /**
  * Ends a task: CANCELED if a cancel arrived, FAILED if the run broke
- * (`error`), else SUCCEEDED; then writes the report and drops the manifest.
+ * (`error`) or any path failed (as FSx: a failed file fails the task, and
+ * failureDetails names the first ones), else SUCCEEDED; then writes the
+ * report and drops the manifest.
  */
 export async function finishTask(
   taskId: string,
@@ -296,16 +301,36 @@ export async function finishTask(
   const endTime = new Date().toISOString();
   const canceled = await deps.tasks.transition(taskId, ['CANCELING'], 'CANCELED', { endTime });
   if (!canceled) {
-    const failureDetails = error ? { message: `${error.Error}: ${causeMessage(error.Cause)}` } : undefined;
-    await deps.tasks.transition(taskId, ['PENDING', 'EXECUTING'], error ? 'FAILED' : 'SUCCEEDED', {
+    const current = await mustGetTask(taskId, deps);
+    const problems = [
+      ...(error ? [`${error.Error}: ${causeMessage(error.Cause)}`] : []),
+      ...(current.status.failedCount > 0 ? [await failuresMessage(current, deps)] : []),
+    ];
+    await deps.tasks.transition(taskId, ['PENDING', 'EXECUTING'], problems.length ? 'FAILED' : 'SUCCEEDED', {
       endTime,
-      failureDetails,
+      failureDetails: problems.length ? { message: problems.join('; ') } : undefined,
     });
   }
   const task = await mustGetTask(taskId, deps);
   await writeReport(deps.store, task, deps.tasks.failures(taskId));
   await deps.store.delete(deps.manifestBucket, manifestKey(taskId)).catch(() => undefined);
   return task;
+}
+
+/** `2 of 40 paths failed: a.txt (Transient), b/c (AccessDenied)`, with the first few paths named. */
+async function failuresMessage(task: RepositoryTask, deps: TaskDeps): Promise<string> {
+  const named: TaskFailure[] = [];
+  for await (const part of deps.tasks.failures(task.taskId)) {
+    named.push(...part.slice(0, NAMED_FAILURES - named.length));
+    if (named.length >= NAMED_FAILURES) break;
+  }
+  const { failedCount, totalCount } = task.status;
+  const listed = named.map((failure) => `${failure.path} (${failure.code})`).join(', ');
+  const more = failedCount > named.length ? ` and ${failedCount - named.length} more` : '';
+  const where = task.report
+    ? `the report under ${task.report.path} lists them all`
+    : 'run with --report for the full list';
+  return `${failedCount} of ${totalCount} paths failed: ${listed}${more} (${where})`;
 }
 
 /** A Catch's Cause is the Lambda runtime's error JSON; keep its message. */

@@ -1,6 +1,6 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import type { FileTree } from '../../../src/adapters/ports.ts';
-import { applyFunction } from '../../../src/handlers.ts';
+import type { FileTree, ObjectStore } from '../../../src/adapters/ports.ts';
+import { type ApplyFunctionOptions, applyFunction } from '../../../src/handlers.ts';
 import { createTask, describeTasks } from '../../../src/tasks/control.ts';
 import { LocalTaskRunner } from '../../../src/tasks/local-runner.ts';
 import type { CreateTaskInput, RepositoryTask } from '../../../src/tasks/model.ts';
@@ -10,14 +10,25 @@ import type { Stack } from '../../support/stack.ts';
 export const MANIFEST_BUCKET = 'bucketlink-tasks';
 
 /** Repository tasks over a test stack: the real ASL on a LocalTaskMachine, the real handlers. */
-export async function taskHarness(stack: Stack, options: { tree?: FileTree } = {}) {
+export async function taskHarness(
+  stack: Stack,
+  options: {
+    tree?: FileTree;
+    /** The object store apply transfers through (faults injected here leave Start and Finish alone). */
+    applyStore?: ObjectStore;
+    pathRetry?: ApplyFunctionOptions['pathRetry'];
+  } = {},
+) {
   await stack.createBucket(MANIFEST_BUCKET).catch((error: Error) => {
     if (error.name !== 'BucketAlreadyExists' && error.name !== 'BucketAlreadyOwnedByYou') throw error;
   });
   const adapters = { ...stack.adapters, tree: options.tree ?? stack.adapters.tree };
   const runner = await LocalTaskRunner.create({
     deps: taskDeps(stack.config, adapters, MANIFEST_BUCKET),
-    apply: applyFunction({ ...stack.applyDeps(), tree: adapters.tree }),
+    apply: applyFunction(
+      { ...stack.applyDeps(), tree: adapters.tree, store: options.applyStore ?? adapters.store },
+      { pathRetry: { baseMs: 20, ...options.pathRetry } },
+    ),
   });
   const control = {
     tasks: adapters.tasks,
