@@ -55,7 +55,10 @@ export interface StartedTask {
   type: RepositoryTask['type'];
   bucket: string;
   prefix: string;
+  /** The walk manifest (file-system side): FilePass's items. */
   manifest: { bucket: string; key: string } | null;
+  /** The listing manifest (S3 side): ObjectPass's items, fixed at Start so totalCount is exact. */
+  objects: { bucket: string; key: string } | null;
   /** Always null here; a Catch puts the error in its place, and Finish reads it either way. */
   error: null;
 }
@@ -72,9 +75,14 @@ async function mustGetAssociation(associationId: string, deps: TaskDeps): Promis
   return association;
 }
 
-/** The manifest's key: one per task, so a retried Start overwrites its own. */
+/** The walk manifest's key: one per task, so a retried Start overwrites its own. */
 export function manifestKey(taskId: string): string {
   return `manifests/${taskId}.jsonl`;
+}
+
+/** The listing manifest's key, beside the walk's (the same lifecycle rule and IAM resource cover both). */
+export function objectManifestKey(taskId: string): string {
+  return `manifests/${taskId}.objects.jsonl`;
 }
 
 export async function startTask(taskId: string, deps: TaskDeps): Promise<StartedTask> {
@@ -92,22 +100,38 @@ export async function startTask(taskId: string, deps: TaskDeps): Promise<Started
     error: null,
   };
   let manifest: StartedTask['manifest'] = null;
+  let objects: StartedTask['objects'] = null;
   let total = 0;
   if (task.type !== 'IMPORT_METADATA_FROM_REPOSITORY') {
+    const root = associationRoot(deps.fileSystemRoot, association);
+    await assertRootPresent(root);
     const key = manifestKey(taskId);
-    total += await writeManifest(associationRoot(deps.fileSystemRoot, association), task.paths, deps, key);
+    total += await writeManifest(walkManifest(root, task.paths), deps, key);
     manifest = { bucket: deps.manifestBucket, key };
   }
-  // Counting the keys is one cheap listing pass; it gives totalCount up front, so progress has an end.
+  // The listing is taken once, here, and the object pass reads exactly it: totalCount counts
+  // what the task will visit, so succeeded + failed never passes it, even while the bucket
+  // changes (a RECONCILE's own exports, new uploads) during the task.
   if (task.type !== 'EXPORT_TO_REPOSITORY') {
-    for await (const page of deps.store.list(bucket, prefix)) {
-      total += task.paths.length
-        ? page.filter((object) => keyWithin(object.key, prefix, task.paths)).length
-        : page.length;
-    }
+    const key = objectManifestKey(taskId);
+    total += await writeManifest(listedKeys(deps.store, bucket, prefix, task.paths), deps, key);
+    objects = { bucket: deps.manifestBucket, key };
   }
   await deps.tasks.setTotal(taskId, total);
-  return { ...started, manifest };
+  return { ...started, manifest, objects };
+}
+
+/** The task's keys in the listing's order, as ItemReader listObjectsV2 hands them to a Map (`{ Key }`). */
+async function* listedKeys(
+  store: ObjectStore,
+  bucket: string,
+  prefix: string,
+  paths: string[],
+): AsyncGenerator<Array<{ Key: string }>> {
+  for await (const page of store.list(bucket, prefix)) {
+    const within = paths.length ? page.filter((object) => keyWithin(object.key, prefix, paths)) : page;
+    yield within.map((object) => ({ Key: object.key }));
+  }
 }
 
 /** Whether a key falls under the task's paths; unsafe keys count (they are reported as failed). */
@@ -120,18 +144,17 @@ function keyWithin(key: string, prefix: string, paths: string[]): boolean {
 }
 
 /**
- * The file-system side of a task as a JSONL manifest in S3, spooled through
- * a temp file so memory stays flat: the Map's ItemReader then reads it like
- * any other item source.
+ * One side of a task as a JSONL manifest in S3 (the walk, or the listing),
+ * spooled through a temp file so memory stays flat: the Map's ItemReader
+ * then reads it like any other item source. Returns its line count.
  */
-async function writeManifest(root: string, paths: string[], deps: TaskDeps, key: string): Promise<number> {
-  await assertRootPresent(root);
+async function writeManifest(pages: AsyncIterable<unknown[]>, deps: TaskDeps, key: string): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'bucketlink-manifest-'));
   try {
     const file = join(dir, 'manifest.jsonl');
     const out = createWriteStream(file);
     let lines = 0;
-    for await (const page of walkManifest(root, paths)) {
+    for await (const page of pages) {
       lines += page.length;
       const text = page.map((entry) => `${JSON.stringify(entry)}\n`).join('');
       if (!out.write(text)) await once(out, 'drain');
@@ -200,7 +223,7 @@ export async function prepareBatch(
     } else {
       ({ path, kind: kindHint } = item);
     }
-    // Start counted only what lies within the task's paths: the rest is not part of the total.
+    // Start listed only what lies within the task's paths; a walk entry always is.
     if (!withinTaskPaths(path, task.paths)) continue;
     if (path === '') {
       prepared.ignored++;
@@ -313,7 +336,9 @@ export async function finishTask(
   }
   const task = await mustGetTask(taskId, deps);
   await writeReport(deps.store, task, deps.tasks.failures(taskId));
-  await deps.store.delete(deps.manifestBucket, manifestKey(taskId)).catch(() => undefined);
+  for (const key of [manifestKey(taskId), objectManifestKey(taskId)]) {
+    await deps.store.delete(deps.manifestBucket, key).catch(() => undefined);
+  }
   return task;
 }
 
