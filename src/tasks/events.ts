@@ -1,15 +1,9 @@
 import { z } from 'zod';
 import { logger } from '../log.ts';
+import { finishTask, type TallyInput, tallyBatch } from './finish.ts';
 import { TASK_TYPES } from './model.ts';
-import {
-  finishTask,
-  type ListedItem,
-  prepareBatch,
-  startTask,
-  type TallyInput,
-  type TaskDeps,
-  tallyBatch,
-} from './steps.ts';
+import { startTask } from './start.ts';
+import { type ListedItem, prepareBatch, type TaskDeps } from './steps.ts';
 
 /** What the `list` and `report` functions take from the repository-task machine. */
 
@@ -17,7 +11,7 @@ const batchInput = z.object({
   taskId: z.string().min(1),
   associationId: z.string().min(1),
   type: z.enum(TASK_TYPES),
-  pass: z.enum(['objects', 'files']),
+  pass: z.enum(['objects', 'files', 'ledger']),
 });
 
 const listedItem = z.union([
@@ -40,6 +34,7 @@ export const reportEvent = z.discriminatedUnion('action', [
     refused: z.array(z.object({ path: z.string(), code: z.string() })),
     ignored: z.number().int().nonnegative(),
     unchanged: z.number().int().nonnegative().default(0),
+    added: z.number().int().nonnegative().default(0),
     results: z.array(z.object({ path: z.string(), outcome: z.string() }).passthrough()).optional(),
     error: stepError.optional(),
   }),
