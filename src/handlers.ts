@@ -16,6 +16,8 @@ import { type PlanDeps, planBatch } from './sync/plan.ts';
 import { batchMetrics, failureReason, sentTimes, summarizeBatch } from './sync/summarize.ts';
 import type { TaskControlDeps } from './tasks/control.ts';
 import { listEvent, reportEvent, runListStep, runReportStep } from './tasks/events.ts';
+import { TASK_TYPES, taskPolicy } from './tasks/model.ts';
+import { type PathRetryOptions, withPathRetries } from './tasks/retry.ts';
 import { reconcileAvailable } from './tasks/schedule.ts';
 import type { TaskDeps } from './tasks/steps.ts';
 
@@ -32,6 +34,9 @@ const workItem = z.object({
   messageIds: z.array(z.string()).default([]),
   renamedFrom: z.string().min(1).optional(),
 });
+
+/** A repository task's BatchInput names the task (src/tasks/steps.ts); the sync machine's has none. */
+const taskBatch = z.object({ taskId: z.string(), type: z.enum(TASK_TYPES) });
 
 /** One item (inline Map) or a Distributed Map batch (`{ Items, BatchInput }`). */
 const applyInput = z.union([
@@ -75,7 +80,12 @@ export function planFunction(deps: PlanDeps) {
 /** Applies at most this many paths of one batch at once. */
 const BATCH_CONCURRENCY = 8;
 
-export function applyFunction(deps: ApplyDeps) {
+export interface ApplyFunctionOptions {
+  /** A repository task's batch retries a path that failed with a retryable error (src/tasks/retry.ts). */
+  pathRetry?: Partial<PathRetryOptions>;
+}
+
+export function applyFunction(deps: ApplyDeps, options: ApplyFunctionOptions = {}) {
   const one = async (item: WorkItem, batchDeps = deps): Promise<ApplyResult> => {
     const started = Date.now();
     const result = await applyItem(item, batchDeps);
@@ -99,10 +109,18 @@ export function applyFunction(deps: ApplyDeps) {
     if (!('Items' in input)) return one(input);
     // One batch's items share their association: read each once per batch, not per path.
     const associations = new Map<string, ReturnType<ApplyDeps['getAssociation']>>();
+    // A repository task's batch is decided with the task's policies (src/tasks/model.ts).
+    const task = taskBatch.safeParse(input.BatchInput);
+    const read = (id: string) =>
+      deps
+        .getAssociation(id)
+        .then((association) =>
+          association && task.success ? taskPolicy(association, task.data.type) : association,
+        );
     const batchDeps: ApplyDeps = {
       ...deps,
       getAssociation: (id) => {
-        if (!associations.has(id)) associations.set(id, deps.getAssociation(id));
+        if (!associations.has(id)) associations.set(id, read(id));
         return associations.get(id)!;
       },
     };
@@ -113,7 +131,19 @@ export function applyFunction(deps: ApplyDeps) {
       while (next < input.Items.length) {
         const index = next++;
         const item = input.Items[index]!;
-        results[index] = await one(item, batchDeps).catch((error) => {
+        // Inside a task, a transient failure is tried again before it counts; events have SQS for that.
+        const run = () => one(item, batchDeps);
+        const attempt = task.success
+          ? withPathRetries(run, options.pathRetry, (error, tried) =>
+              logger.debug('retrying path', {
+                associationId: item.associationId,
+                path: item.path,
+                code: errorCode(error),
+                tried,
+              }),
+            )
+          : run();
+        results[index] = await attempt.catch((error) => {
           logger.warn('apply failed', {
             associationId: item.associationId,
             path: item.path,

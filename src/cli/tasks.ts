@@ -1,6 +1,7 @@
-import { Presets, SingleBar } from 'cli-progress';
+import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { FINAL_LIFECYCLES, type RepositoryTask, TASK_LIFECYCLES, TASK_TYPES } from '../tasks/model.ts';
+import { TaskProgress } from './progress.ts';
 import { ControlClient } from './transport.ts';
 
 /**
@@ -42,32 +43,20 @@ function humanBytes(bytes: number): string {
 /** Polls a task until it ends, showing progress; returns the final task. */
 export async function waitForTask(client: ControlClient, taskId: string): Promise<RepositoryTask> {
   const tty = Boolean(process.stderr.isTTY);
+  // The line is ours (src/cli/progress.ts); cli-progress only draws it in place.
   const bar = tty
-    ? new SingleBar(
-        {
-          format:
-            '{taskId} {lifecycle} [{bar}] {value}/{total} items | {bytes} | {rate} items/s | ETA {eta_formatted}',
-          stream: process.stderr,
-          etaBuffer: 20,
-        },
-        Presets.shades_classic,
-      )
+    ? new SingleBar({ format: (_options, _params, payload) => payload.line, stream: process.stderr })
     : undefined;
+  const progress = new TaskProgress();
   const started = Date.now();
   let task = await describeOne(client, taskId);
-  bar?.start(Math.max(task.status.totalCount, 1), 0, {
-    taskId,
-    lifecycle: task.lifecycle,
-    bytes: '0 B',
-    rate: '0',
-  });
+  bar?.start(1, 0, { line: progress.line(task, Date.now(), '0 B') });
   for (;;) {
-    const done = task.status.succeededCount + task.status.failedCount;
-    const rate = (done / Math.max((Date.now() - started) / 1000, 0.001)).toFixed(0);
     if (bar) {
-      bar.setTotal(Math.max(task.status.totalCount, done, 1));
-      bar.update(done, { lifecycle: task.lifecycle, bytes: humanBytes(task.status.transferredBytes), rate });
+      bar.update(0, { line: progress.line(task, Date.now(), humanBytes(task.status.transferredBytes)) });
     } else {
+      const done = task.status.succeededCount + task.status.failedCount;
+      const rate = (done / Math.max((Date.now() - started) / 1000, 0.001)).toFixed(0);
       process.stderr.write(
         `${JSON.stringify({ taskId, lifecycle: task.lifecycle, ...task.status, itemsPerSecond: Number(rate) })}\n`,
       );
@@ -100,7 +89,11 @@ export function tasksCommand(): Command {
     .description('start a task over one association')
     .addOption(new Option('--type <type>', 'what the task does').choices(TASK_TYPES).makeOptionMandatory())
     .requiredOption('--association <id>', 'the association (dra-…)')
-    .option('--paths <paths>', 'comma-separated paths under the association root to narrow the task', list)
+    .option(
+      '--paths <paths>',
+      'comma-separated paths to narrow the task: file-system paths under the association (/demo/docs) or paths relative to it (docs)',
+      list,
+    )
     .option('--report <s3url>', 'write task-<id>/failures.csv and summary.json under this S3 path')
     .option('--wait', 'wait for the task to end, showing progress')
     .addOption(endpointOption())

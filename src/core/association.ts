@@ -8,7 +8,8 @@ import type { Association, ChangeKind, S3Location } from './types.ts';
 export const SENTINEL_NAME = '.bucketlink';
 
 const S3_SCHEME = 's3://';
-const ALL_CHANGES: ChangeKind[] = ['NEW', 'CHANGED', 'DELETED'];
+/** Every change kind a policy can list. */
+export const ALL_CHANGES: readonly ChangeKind[] = ['NEW', 'CHANGED', 'DELETED'];
 
 /**
  * Why a bucket name is invalid, or undefined. S3's rules, plus `_` for names
@@ -95,7 +96,7 @@ function normalizedWith<T>(normalize: (s: string) => T) {
 
 /** A list of change kinds, deduplicated into the canonical order. */
 const changeKinds = z
-  .array(z.enum(ALL_CHANGES))
+  .array(z.enum(ALL_CHANGES as [ChangeKind, ...ChangeKind[]]))
   .transform((kinds) => ALL_CHANGES.filter((kind) => kinds.includes(kind)));
 
 const conflictPolicy = z.enum(['KEEP_BOTH', 'S3_WINS', 'FS_WINS', 'NEWER']);

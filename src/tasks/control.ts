@@ -7,8 +7,8 @@ import {
   type CreateTaskInput,
   emptyStatus,
   FINAL_LIFECYCLES,
-  normalizeTaskPaths,
   type RepositoryTask,
+  resolveTaskPaths,
   type TaskLifecycle,
 } from './model.ts';
 import { TaskNotFoundError } from './steps.ts';
@@ -45,6 +45,8 @@ export class TaskNotCancelableError extends SyncError {
 export async function createTask(input: CreateTaskInput, deps: TaskControlDeps): Promise<RepositoryTask> {
   const association = await deps.associations.get(input.associationId);
   if (!association) throw new AssociationNotFoundError(input.associationId);
+  // Refused before the task exists: a path outside the association would match nothing, or worse.
+  const paths = resolveTaskPaths(input.paths, association.fileSystemPath);
   let report: RepositoryTask['report'];
   if (input.reportPath !== undefined) {
     let location: ReturnType<typeof parseDataRepositoryPath>;
@@ -74,7 +76,7 @@ export async function createTask(input: CreateTaskInput, deps: TaskControlDeps):
     type: input.type,
     associationId: association.associationId,
     lifecycle: 'PENDING',
-    paths: normalizeTaskPaths(input.paths),
+    paths,
     ...(report ? { report } : {}),
     creationTime: now.toISOString(),
     status: emptyStatus(now),

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { ALL_CHANGES } from '../core/association.ts';
+import { SyncError } from '../core/errors.ts';
+import type { SyncPolicy } from '../core/types.ts';
 
 /**
  * Repository tasks (FSx "data repository tasks"): bulk work over one
@@ -38,7 +41,7 @@ export interface RepositoryTask {
   type: TaskType;
   associationId: string;
   lifecycle: TaskLifecycle;
-  /** Relative paths (under the association root) that narrow the task; empty = everything. */
+  /** Relative paths (under the association root) that narrow the task; empty = everything. `--paths` takes file-system paths too (resolveTaskPaths). */
   paths: string[];
   /** `s3://bucket/prefix/` under which `task-<id>/failures.csv` is written. */
   report?: { path: string };
@@ -75,16 +78,63 @@ export function emptyStatus(now: Date): TaskStatus {
   };
 }
 
+/** A `--paths` entry that names nothing inside the task's association. */
+export class TaskPathOutsideAssociationError extends SyncError {
+  constructor(path: string, fileSystemPath: string) {
+    super(
+      'BadRequest',
+      `path ${JSON.stringify(path)} is outside the association at ${fileSystemPath}: give a file-system path under ${fileSystemPath} (as FSx does) or one relative to it`,
+    );
+  }
+}
+
 /**
- * Normalizes `--paths` entries to relative paths under the association
- * root ('' never: an empty list already means everything).
+ * Resolves `--paths` entries to relative paths under the association root,
+ * refusing anything outside it. An entry that starts with `/` is a
+ * file-system path, as FSx task paths are (`/demo/docs` for the
+ * association at `/demo`); any other is relative to the association root
+ * (`docs`). `.` and `..` segments are refused rather than resolved, so a
+ * path means what it says. '' never appears: the root itself means
+ * everything, which an empty list already says.
  */
-export function normalizeTaskPaths(paths: string[]): string[] {
-  return paths.map((path) => path.replace(/^\/+|\/+$/g, '')).filter((path) => path !== '');
+export function resolveTaskPaths(paths: string[], fileSystemPath: string): string[] {
+  const resolved: string[] = [];
+  for (const raw of paths) {
+    let rest = raw.trim();
+    if (rest.startsWith('/')) {
+      const under = fileSystemPath === '/' ? '' : fileSystemPath;
+      if (rest !== under && !rest.startsWith(`${under}/`)) {
+        throw new TaskPathOutsideAssociationError(raw, fileSystemPath);
+      }
+      rest = rest.slice(under.length);
+    }
+    const segments = rest.split('/').filter((segment) => segment !== '');
+    if (segments.some((segment) => segment === '.' || segment === '..' || segment.includes('\0'))) {
+      throw new TaskPathOutsideAssociationError(raw, fileSystemPath);
+    }
+    // The root itself: the task is not narrowed at all.
+    if (segments.length === 0) return [];
+    resolved.push(segments.join('/'));
+  }
+  return resolved;
 }
 
 /** Whether a relative path lies inside one of the task's paths (or the task is not narrowed). */
 export function withinTaskPaths(path: string, paths: string[]): boolean {
   if (paths.length === 0) return true;
   return paths.some((p) => path === p || path.startsWith(`${p}/`));
+}
+
+/**
+ * The policies a task's items are decided with (docs/tasks.md). An import
+ * or export task is how data moves when automatic sync is off, so it opens
+ * its own direction whatever the association's automatic policy says; the
+ * other direction stays as the association has it, and conflicts still go
+ * by its conflict policy. RECONCILE repairs what automatic sync would have
+ * done had it seen every event, so it keeps the association's policies.
+ */
+export function taskPolicy<T extends SyncPolicy>(association: T, type: TaskType): T {
+  if (type === 'IMPORT_METADATA_FROM_REPOSITORY') return { ...association, autoImport: [...ALL_CHANGES] };
+  if (type === 'EXPORT_TO_REPOSITORY') return { ...association, autoExport: [...ALL_CHANGES] };
+  return association;
 }

@@ -11,7 +11,7 @@ import { configFromEnv } from '../../src/config.ts';
 import { AGENT_RULE_PATTERN, S3_RULE_PATTERN } from '../../src/local/rules.ts';
 import { largeConfigFromEnv } from '../../src/sync/large-config.ts';
 import { taskConfigFromEnv } from '../../src/tasks/config.ts';
-import { manifestKey } from '../../src/tasks/steps.ts';
+import { manifestKey } from '../../src/tasks/start.ts';
 import {
   CI_PARAMS,
   loadTemplate,

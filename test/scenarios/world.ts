@@ -7,7 +7,7 @@ import type { ApplyResult, Association } from '../../src/core/types.ts';
 import { applyFunction, planFunction, summarizeFunction } from '../../src/handlers.ts';
 import { LocalStateMachine } from '../../src/local/stepfunctions.ts';
 import type { ApplyDeps } from '../../src/sync/apply.ts';
-import { reconcileItems } from '../../src/sync/reconcile.ts';
+import { taskHarness } from '../integration/tasks/harness.ts';
 import { agentEvent, s3Event, sqsRecord } from '../support/events.ts';
 import { FaultPlan, faultyLedger, faultyObjectStore, seededRandom } from '../support/faults.ts';
 import type { Stack } from '../support/stack.ts';
@@ -57,6 +57,7 @@ export class World {
   readonly applied: ApplyResult[] = [];
   #delayed: unknown[] = [];
   #random: () => number;
+  #tasks?: Awaited<ReturnType<typeof taskHarness>>;
 
   constructor(
     readonly stack: Stack,
@@ -155,19 +156,26 @@ export class World {
     ].map((event) => ({ event, receives: 0, id: randomUUID() }));
   }
 
-  /** One RECONCILE over every association with faults off; returns every item's result. */
+  /**
+   * One RECONCILE task over every association with faults off, as it ships:
+   * the repository-task ASL (Start, the file and object passes, Prepare's
+   * precheck, Apply, Tally, Finish) on the local machine. Returns every
+   * apply result; a path Prepare found in sync has none (it moved nothing).
+   */
   async reconcile(): Promise<ApplyResult[]> {
     this.plan.rate = 0;
-    const apply = applyFunction(this.clean);
-    const results: ApplyResult[] = [];
+    this.#tasks ??= await taskHarness(this.stack, { applyDeps: this.clean });
+    const tasks = this.#tasks;
+    const before = tasks.results.length;
     for (const { association } of this.sides) {
-      const deps = { ...this.clean, fileSystemRoot: this.stack.config.fileSystemRoot };
-      for await (const page of reconcileItems(association, deps, () => undefined)) {
-        if (page.length === 0) continue;
-        results.push(...((await apply({ Items: page })) as { results: ApplyResult[] }).results);
+      const task = await tasks.run({ type: 'RECONCILE', associationId: association.associationId });
+      if (task.lifecycle !== 'SUCCEEDED') {
+        throw new Error(
+          `RECONCILE of ${association.associationId} ended ${task.lifecycle}: ${task.failureDetails?.message}`,
+        );
       }
     }
-    return results;
+    return tasks.results.slice(before);
   }
 
   /** Lets leases held by crashed workers lapse, as they would before a scheduled RECONCILE. */

@@ -4,9 +4,9 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Association, LedgerEntry } from '../../../src/core/types.ts';
 import { type ApplyDeps, applyItem } from '../../../src/sync/apply.ts';
-import { reconcileItems } from '../../../src/sync/reconcile.ts';
 import { Crash, type CrashPoint } from '../../support/faults.ts';
 import { type Stack, startStack } from '../../support/stack.ts';
+import { taskHarness } from '../tasks/harness.ts';
 
 /**
  * A crash after each step of a file-system rename applied as a server-side
@@ -51,11 +51,12 @@ describe('a crash during a rename', () => {
     await stack?.close();
   });
 
+  /** A RECONCILE task as it ships (the repository-task ASL, Prepare, Apply): every apply result. */
   async function reconcile(association: Association, deps: ApplyDeps) {
-    const items = reconcileItems(association, { ...deps, fileSystemRoot: stack.root }, () => undefined);
-    const results = [];
-    for await (const page of items) for (const item of page) results.push(await applyItem(item, deps));
-    return results;
+    const tasks = await taskHarness(stack, { applyDeps: deps });
+    const task = await tasks.run({ type: 'RECONCILE', associationId: association.associationId });
+    expect(task.lifecycle, task.failureDetails?.message).toBe('SUCCEEDED');
+    return tasks.results;
   }
 
   async function rows(association: Association): Promise<LedgerEntry[]> {

@@ -40,7 +40,7 @@ describe('an EXPORT_TO_REPOSITORY task over a tree with files that cannot be exp
     await stack?.close();
   });
 
-  it('exports the rest, and failures.csv lists exactly the 7 with their codes', async () => {
+  it('exports the rest, ends FAILED, and failures.csv lists exactly the 7 with their codes', async () => {
     await stack.createBucket('exp');
     const association = await stack.associate('/exp', 's3://exp/', { batchImportMetaDataOnCreate: false });
     const root = join(stack.root, 'exp');
@@ -74,7 +74,9 @@ describe('an EXPORT_TO_REPOSITORY task over a tree with files that cannot be exp
       reportPath: 's3://exp/reports',
     });
 
-    expect(task.lifecycle).toBe('SUCCEEDED');
+    // As FSx: a task with any failed file ends FAILED, and failureDetails names the first ones.
+    expect(task.lifecycle).toBe('FAILED');
+    expect(task.failureDetails?.message).toMatch(/^7 of \d+ paths failed: .*UnsupportedFileType/);
     expect(task.status.failedCount).toBe(7);
     expect(task.status.succeededCount).toBe(task.status.totalCount - 7);
     const csv = await readObject(stack, 'exp', `reports/task-${task.taskId}/failures.csv`);

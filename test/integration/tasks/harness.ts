@@ -1,6 +1,8 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import type { FileTree } from '../../../src/adapters/ports.ts';
-import { applyFunction } from '../../../src/handlers.ts';
+import type { FileTree, ObjectStore } from '../../../src/adapters/ports.ts';
+import type { ApplyResult } from '../../../src/core/types.ts';
+import { type ApplyFunctionOptions, applyFunction } from '../../../src/handlers.ts';
+import type { ApplyDeps } from '../../../src/sync/apply.ts';
 import { createTask, describeTasks } from '../../../src/tasks/control.ts';
 import { LocalTaskRunner } from '../../../src/tasks/local-runner.ts';
 import type { CreateTaskInput, RepositoryTask } from '../../../src/tasks/model.ts';
@@ -9,15 +11,39 @@ import type { Stack } from '../../support/stack.ts';
 
 export const MANIFEST_BUCKET = 'bucketlink-tasks';
 
-/** Repository tasks over a test stack: the real ASL on a LocalTaskMachine, the real handlers. */
-export async function taskHarness(stack: Stack, options: { tree?: FileTree } = {}) {
+/**
+ * Repository tasks over a test stack: the real ASL on a LocalTaskMachine,
+ * the real handlers. `results` collects every apply result of every task.
+ */
+export async function taskHarness(
+  stack: Stack,
+  options: {
+    tree?: FileTree;
+    /** The object store apply transfers through (faults injected here leave Start and Finish alone). */
+    applyStore?: ObjectStore;
+    pathRetry?: ApplyFunctionOptions['pathRetry'];
+    /** Apply's dependencies (default: the stack's); their ledger is Prepare's too. */
+    applyDeps?: ApplyDeps;
+  } = {},
+) {
   await stack.createBucket(MANIFEST_BUCKET).catch((error: Error) => {
     if (error.name !== 'BucketAlreadyExists' && error.name !== 'BucketAlreadyOwnedByYou') throw error;
   });
-  const adapters = { ...stack.adapters, tree: options.tree ?? stack.adapters.tree };
+  const base = options.applyDeps ?? stack.applyDeps();
+  const tree = options.tree ?? base.tree;
+  const adapters = { ...stack.adapters, tree, ledger: base.ledger };
+  const apply = applyFunction(
+    { ...base, tree, store: options.applyStore ?? base.store },
+    { pathRetry: { baseMs: 20, ...options.pathRetry } },
+  );
+  const results: ApplyResult[] = [];
   const runner = await LocalTaskRunner.create({
     deps: taskDeps(stack.config, adapters, MANIFEST_BUCKET),
-    apply: applyFunction({ ...stack.applyDeps(), tree: adapters.tree }),
+    apply: async (event: unknown) => {
+      const output = await apply(event);
+      results.push(...('results' in output ? output.results : [output]));
+      return output;
+    },
   });
   const control = {
     tasks: adapters.tasks,
@@ -26,6 +52,7 @@ export async function taskHarness(stack: Stack, options: { tree?: FileTree } = {
   };
   return {
     runner,
+    results,
     create: (input: Omit<CreateTaskInput, 'paths'> & { paths?: string[] }) =>
       createTask({ paths: [], ...input }, control),
     describe: async (taskId: string) => (await describeTasks({ taskIds: [taskId] }, control))[0]!,

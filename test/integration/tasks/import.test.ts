@@ -88,7 +88,7 @@ describe('an IMPORT_METADATA_FROM_REPOSITORY task', () => {
     const task = await tasks.run({
       type: 'IMPORT_METADATA_FROM_REPOSITORY',
       associationId: association!.associationId,
-      paths: ['/k1/'],
+      paths: ['/imp/k1/'],
     });
 
     expect(task.paths).toEqual(['k1']);
@@ -99,4 +99,25 @@ describe('an IMPORT_METADATA_FROM_REPOSITORY task', () => {
       transferredBytes: 0,
     });
   }, 300_000);
+
+  it('refuses --paths outside the association before the task starts, with BadRequest', async () => {
+    const [association] = await stack.adapters.associations.list();
+    const tasks = await taskHarness(stack);
+    const before = (await stack.adapters.tasks.list()).length;
+
+    for (const paths of [['../etc'], ['/other/x'], ['/imp/k1', 'k2/../../etc']]) {
+      await expect(
+        tasks.create({
+          type: 'IMPORT_METADATA_FROM_REPOSITORY',
+          associationId: association!.associationId,
+          paths,
+        }),
+      ).rejects.toMatchObject({
+        code: 'BadRequest',
+        message: expect.stringMatching(/outside the association at \/imp/),
+      });
+    }
+
+    expect(await stack.adapters.tasks.list()).toHaveLength(before);
+  });
 });
