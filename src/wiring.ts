@@ -3,7 +3,12 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoAssociationStore } from './adapters/association-store.ts';
-import { createDocumentClient, createS3Client, LOCAL_CREDENTIALS } from './adapters/clients.ts';
+import {
+  type ClientOptions,
+  createDocumentClient,
+  createS3Client,
+  LOCAL_CREDENTIALS,
+} from './adapters/clients.ts';
 import { EventBridgePublisher } from './adapters/eventbridge.ts';
 import { LocalFileTree } from './adapters/fs.ts';
 import { DynamoLedger } from './adapters/ledger.ts';
@@ -43,7 +48,7 @@ export function createAdapters(config: Config): Adapters {
     tableName: config.tables.associations,
   });
   return {
-    store: new S3ObjectStore({ client: createS3Client({ endpoint: config.s3Endpoint }) }),
+    store: new S3ObjectStore({ client: createS3Client(s3ClientOptions(config)) }),
     tree: new LocalFileTree({ restoreOwner: config.restoreOwner }),
     ledger,
     associations,
@@ -55,6 +60,11 @@ export function createAdapters(config: Config): Adapters {
       associations,
     }),
   };
+}
+
+/** The S3 client settings of this process: an external store's, else the loopback endpoint (or AWS). */
+export function s3ClientOptions(config: Config): ClientOptions {
+  return config.s3Client ?? { endpoint: config.s3Endpoint };
 }
 
 export function createEventPublisher(config: Config): EventPublisher {
@@ -101,7 +111,7 @@ export function largeTransfersFromEnv(env = process.env): LargeTransfers | undef
 
 /** The large-transfer steps: apply's dependencies (a step may hand the path back to apply) and S3 by ranges. */
 export function largeDeps(config: Config, apply: ApplyDeps): LargeDeps {
-  return { ...apply, ranges: new S3RangeStore({ client: createS3Client({ endpoint: config.s3Endpoint }) }) };
+  return { ...apply, ranges: new S3RangeStore({ client: createS3Client(s3ClientOptions(config)) }) };
 }
 
 /** The repository-task steps' dependencies; `manifestBucket` holds walk manifests, outside every association. */

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** Credentials for loopback peers; they check none. */
@@ -9,6 +10,25 @@ export interface ClientOptions {
   /** Omit for real AWS. */
   endpoint?: string;
   region?: string;
+  /**
+   * Take credentials from the standard AWS chain (environment, shared config
+   * and `profile`, SSO, container and instance roles) even with an endpoint.
+   * Without it an endpoint means a loopback peer, which checks none.
+   */
+  credentialChain?: boolean;
+  /** Shared-config profile (as AWS_PROFILE), with `credentialChain` or on AWS. */
+  profile?: string;
+  /** S3 only: bucket in the path, not the host name. Default: on for an endpoint without the chain. */
+  forcePathStyle?: boolean;
+}
+
+/** Endpoint, credentials and profile for one client, as the options ask. */
+function connection(options: ClientOptions) {
+  return {
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.endpoint && !options.credentialChain ? { credentials: LOCAL_CREDENTIALS } : {}),
+    ...(options.profile ? { profile: options.profile } : {}),
+  };
 }
 
 /**
@@ -18,10 +38,10 @@ export interface ClientOptions {
 export function createS3Client(options: ClientOptions = {}): S3Client {
   return new S3Client({
     region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    ...connection(options),
+    forcePathStyle: options.forcePathStyle ?? (options.endpoint !== undefined && !options.credentialChain),
     // On AWS a bucket in another region answers with a redirect, which the client follows.
-    ...(options.endpoint
-      ? { endpoint: options.endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS }
-      : { followRegionRedirects: true }),
+    ...(options.endpoint ? {} : { followRegionRedirects: true }),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     // Never wait forever on a peer that stopped answering: fail, and let Retry handle it.
@@ -32,7 +52,14 @@ export function createS3Client(options: ClientOptions = {}): S3Client {
 export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
-    ...(options.endpoint ? { endpoint: options.endpoint, credentials: LOCAL_CREDENTIALS } : {}),
+    ...connection(options),
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+export function createSqsClient(options: ClientOptions = {}): SQSClient {
+  return new SQSClient({
+    region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    ...connection(options),
+  });
 }

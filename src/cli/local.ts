@@ -1,6 +1,7 @@
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { Command, Option } from 'commander';
 import { createS3Client } from '../adapters/clients.ts';
+import { SyncError } from '../core/errors.ts';
 import { startLocalRuntime } from '../local/runtime.ts';
 import { ControlClient } from './transport.ts';
 
@@ -31,11 +32,30 @@ export function localCommand(): Command {
       byteCount,
       1024 ** 3,
     )
+    .option(
+      '--s3-endpoint <url|aws>',
+      'sync with this S3-compatible server instead of the embedded one; "aws" means AWS S3 ' +
+        '(no embedded S3 starts; credentials from the AWS chain: environment, shared config, SSO, roles)',
+    )
+    .option(
+      '--region <region>',
+      "region of an external store: default AWS_REGION, then the profile's region (an S3-compatible server: then us-east-1)",
+    )
+    .option(
+      '--profile <name>',
+      'shared-config profile for the credentials of an external store (as AWS_PROFILE)',
+    )
+    .option(
+      '--path-style',
+      'address buckets in the path, not the host name (always on for an IP or localhost)',
+    )
     .addOption(
       new Option('--demo', 'create a `demo` bucket and a /demo ↔ s3://demo/ association').hideHelp(false),
     )
     .action(async (options) => {
       process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
+      if (options.demo && options.s3Endpoint)
+        throw new SyncError('UsageError', '--demo creates its bucket in the embedded S3; drop --s3-endpoint');
       const runtime = await startLocalRuntime({
         root: options.root,
         state: options.state,
@@ -43,6 +63,16 @@ export function localCommand(): Command {
         s3Port: options.s3Port,
         controlPort: options.controlPort,
         largeFileBytes: options.largeFileBytes,
+        ...(options.s3Endpoint
+          ? {
+              s3: {
+                endpoint: options.s3Endpoint,
+                region: options.region,
+                profile: options.profile,
+                pathStyle: options.pathStyle,
+              },
+            }
+          : {}),
       });
       if (options.demo) await setUpDemo(runtime.s3Endpoint, runtime.controlEndpoint);
       process.stdout.write(

@@ -24,10 +24,12 @@ import { LocalTaskRunner } from '../tasks/local-runner.ts';
 import { applyDeps, controlDeps, createAdapters, planDeps, taskDeps } from '../wiring.ts';
 import { startControlServer } from './control-server.ts';
 import { startLocalLargeTransfers } from './large-transfers.ts';
-import { type DynamoServer, type S3Server, startDynamoServer, startS3Server } from './peers.ts';
+import { withLocalBucket } from './manifest-store.ts';
+import { type DynamoServer, type S3Server, startDynamoServer } from './peers.ts';
 import { LocalPipe } from './pipe.ts';
 import { AGENT_RULE_PATTERN, matchesPattern, S3_RULE_PATTERN } from './rules.ts';
 import { startS3EventSource } from './s3-events.ts';
+import { type S3SourceOptions, startS3Source } from './s3-source.ts';
 import { RuntimeStatus } from './status.ts';
 import { LocalStateMachine } from './stepfunctions.ts';
 
@@ -41,6 +43,8 @@ export interface LocalOptions {
   quietMs?: number;
   /** Files and objects above this many bytes take the large-file path. Default 1 GiB. */
   largeFileBytes?: number;
+  /** An external S3 store instead of the embedded s3rver (src/local/s3-source.ts). */
+  s3?: Pick<S3SourceOptions, 'endpoint' | 'region' | 'profile' | 'pathStyle'>;
 }
 
 export interface LocalRuntime {
@@ -75,8 +79,14 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   await mkdir(root, { recursive: true });
   await mkdir(state, { recursive: true });
   const peers: Array<S3Server | DynamoServer> = [];
-  const s3 = await startS3Server({ directory: join(state, 's3'), host, port: options.s3Port ?? 4566 });
-  peers.push(s3);
+  // An external store is checked (endpoint, credentials) before anything starts.
+  const s3 = await startS3Source({
+    ...options.s3,
+    directory: join(state, 's3'),
+    host,
+    port: options.s3Port ?? 4566,
+  });
+  if (s3.kind === 'embedded') peers.push(s3.server);
   const dynamo = await startDynamoServer({ directory: join(state, 'dynamodb'), host });
   peers.push(dynamo);
 
@@ -85,6 +95,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     tables: defaultTableNames(),
     busName: 'bucketlink',
     s3Endpoint: s3.endpoint,
+    s3Client: s3.clientOptions,
     dynamodbEndpoint: dynamo.endpoint,
     restoreOwner: process.getuid?.() === 0,
     // Stable across restarts (one runtime per state directory: dynalite locks it), so leases a
@@ -161,20 +172,23 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     else return;
     pipe.send(event);
   };
-  startS3EventSource(s3, putEvent);
+  if (s3.kind === 'embedded') startS3EventSource(s3.server, putEvent);
   const watcher = new FileSystemWatcher({ root, emit: putEvent, quietMs: options.quietMs });
   await watcher.start();
 
   // Repository tasks run the repository-task ASL here, over the same apply handler.
-  await createS3Client({ endpoint: s3.endpoint })
-    .send(new CreateBucketCommand({ Bucket: MANIFEST_BUCKET }))
-    .catch((error: Error) => {
-      if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
-    });
-  const taskRunner = await LocalTaskRunner.create({
-    deps: taskDeps(config, adapters, MANIFEST_BUCKET),
-    apply: observedApply,
-  });
+  const tasks = taskDeps(config, adapters, MANIFEST_BUCKET);
+  if (s3.kind === 'embedded') {
+    await createS3Client({ endpoint: s3.endpoint })
+      .send(new CreateBucketCommand({ Bucket: MANIFEST_BUCKET }))
+      .catch((error: Error) => {
+        if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
+      });
+  } else {
+    // Never a bucket of ours in somebody's account: manifests stay in the state directory.
+    tasks.store = withLocalBucket(adapters.store, MANIFEST_BUCKET, join(state, 'manifests'));
+  }
+  const taskRunner = await LocalTaskRunner.create({ deps: tasks, apply: observedApply });
   const taskControl = {
     tasks: adapters.tasks,
     associations: adapters.associations,

@@ -32,11 +32,16 @@ export class LocalProcess {
   constructor(
     readonly root: string,
     readonly state: string,
+    /** More `bucketlink local` flags (e.g. --s3-endpoint) and environment (the AWS credential chain). */
+    readonly extra: { args?: string[]; env?: Record<string, string>; s3?: S3Client } = {},
   ) {}
 
-  static async start(dirs?: { root: string; state: string }): Promise<LocalProcess> {
+  static async start(
+    dirs?: { root: string; state: string },
+    extra?: LocalProcess['extra'],
+  ): Promise<LocalProcess> {
     const base = dirs ?? (await tempDirs());
-    const local = new LocalProcess(base.root, base.state);
+    const local = new LocalProcess(base.root, base.state, extra);
     await local.#spawn();
     return local;
   }
@@ -56,8 +61,12 @@ export class LocalProcess {
         '0',
         '--control-port',
         '0',
+        ...(this.extra.args ?? []),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN' } },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN', ...this.extra.env },
+      },
     );
     this.child.stderr!.on('data', (chunk) => {
       this.stderr += chunk;
@@ -70,7 +79,7 @@ export class LocalProcess {
     const started = JSON.parse(line) as { s3Endpoint: string; controlEndpoint: string };
     this.s3Endpoint = started.s3Endpoint;
     this.controlEndpoint = started.controlEndpoint;
-    this.s3 = createS3Client({ endpoint: this.s3Endpoint });
+    this.s3 = this.extra.s3 ?? createS3Client({ endpoint: this.s3Endpoint });
   }
 
   async status(): Promise<Status> {
