@@ -17,6 +17,12 @@ function byteCount(value: string): number {
   return parsed;
 }
 
+function positiveSeconds(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`not a number of seconds: ${value}`);
+  return parsed;
+}
+
 /** `bucketlink local`: the embedded single-machine runtime. */
 export function localCommand(): Command {
   return new Command('local')
@@ -46,6 +52,11 @@ export function localCommand(): Command {
       'shared-config profile for the credentials of an external store (as AWS_PROFILE)',
     )
     .option(
+      '--poll <seconds>',
+      'with --s3-endpoint: find changed objects by listing every SECONDS (for stores without notifications)',
+      positiveSeconds,
+    )
+    .option(
       '--path-style',
       'address buckets in the path, not the host name (always on for an IP or localhost)',
     )
@@ -54,6 +65,11 @@ export function localCommand(): Command {
     )
     .action(async (options) => {
       process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
+      if (options.poll !== undefined && !options.s3Endpoint)
+        throw new SyncError(
+          'UsageError',
+          '--poll needs --s3-endpoint (the embedded S3 sends its own events)',
+        );
       if (options.demo && options.s3Endpoint)
         throw new SyncError('UsageError', '--demo creates its bucket in the embedded S3; drop --s3-endpoint');
       const runtime = await startLocalRuntime({
@@ -63,6 +79,7 @@ export function localCommand(): Command {
         s3Port: options.s3Port,
         controlPort: options.controlPort,
         largeFileBytes: options.largeFileBytes,
+        s3Changes: { pollSeconds: options.poll },
         ...(options.s3Endpoint
           ? {
               s3: {

@@ -28,7 +28,7 @@ import { withLocalBucket } from './manifest-store.ts';
 import { type DynamoServer, type S3Server, startDynamoServer } from './peers.ts';
 import { LocalPipe } from './pipe.ts';
 import { AGENT_RULE_PATTERN, matchesPattern, S3_RULE_PATTERN } from './rules.ts';
-import { startS3EventSource } from './s3-events.ts';
+import { type S3ChangeOptions, startS3Changes } from './s3-changes.ts';
 import { type S3SourceOptions, startS3Source } from './s3-source.ts';
 import { RuntimeStatus } from './status.ts';
 import { LocalStateMachine } from './stepfunctions.ts';
@@ -45,6 +45,8 @@ export interface LocalOptions {
   largeFileBytes?: number;
   /** An external S3 store instead of the embedded s3rver (src/local/s3-source.ts). */
   s3?: Pick<S3SourceOptions, 'endpoint' | 'region' | 'profile' | 'pathStyle'>;
+  /** Where an external store's changes come from (src/local/s3-changes.ts). */
+  s3Changes?: S3ChangeOptions;
 }
 
 export interface LocalRuntime {
@@ -172,7 +174,12 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     else return;
     pipe.send(event);
   };
-  if (s3.kind === 'embedded') startS3EventSource(s3.server, putEvent);
+  const s3Changes = startS3Changes(s3, options.s3Changes ?? {}, {
+    store: adapters.store,
+    ledger: adapters.ledger,
+    associations: () => adapters.associations.list(),
+    emit: putEvent,
+  });
   const watcher = new FileSystemWatcher({ root, emit: putEvent, quietMs: options.quietMs });
   await watcher.start();
 
@@ -196,6 +203,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   };
 
   const idle = () =>
+    s3Changes.idle() &&
     watcher.pending() === 0 &&
     pipe.idle() &&
     status.reconciling === 0 &&
@@ -242,6 +250,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     status: () => ({
       ...status.snapshot(),
       pipe: pipe.stats(),
+      ...s3Changes.stats(),
       watcherPending: watcher.pending(),
       idle: idle(),
     }),
@@ -270,6 +279,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     reconcile,
     async close() {
       clearInterval(health);
+      await s3Changes.close();
       await watcher.close();
       await pipe.drain();
       await large.drain();

@@ -31,6 +31,11 @@ export interface ExternalPeer {
   close(): Promise<void>;
 }
 
+/** The requests an external s3rver answered so far. */
+export async function requestCounts(peer: ExternalPeer): Promise<RequestCounts> {
+  return (await (await fetch(`${peer.endpoint}/_requests`)).json()) as RequestCounts;
+}
+
 /** A free loopback port (moto's start.sh wants a number, not 0). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -43,10 +48,20 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Requests the server answered, by `METHOD bucket` or `METHOD object`; served at GET /_requests. */
+export type RequestCounts = Record<string, number>;
+
 const S3RVER_SCRIPT = `
 const S3rver = require('s3rver');
 const app = new S3rver({ address: '127.0.0.1', port: 0, directory: process.argv[1], silent: true,
   vhostBuckets: false, configureBuckets: (process.argv[2] || '').split(',').filter(Boolean).map((name) => ({ name })) });
+const counts = {};
+app.middleware.unshift(async (ctx, next) => {
+  if (ctx.path === '/_requests') { ctx.body = JSON.stringify(counts); ctx.type = 'json'; return; }
+  const what = ctx.method + (ctx.path.split('/').filter(Boolean).length > 1 ? ' object' : ' bucket');
+  counts[what] = (counts[what] || 0) + 1;
+  await next();
+});
 app.run().then((address) => console.log(address.port));
 `;
 
