@@ -52,6 +52,10 @@ export function localCommand(): Command {
       'shared-config profile for the credentials of an external store (as AWS_PROFILE)',
     )
     .option(
+      '--events-queue <sqs-url>',
+      'with --s3-endpoint: S3 changes from this SQS queue (EventBridge rule or S3 notifications; see `bucketlink events setup`)',
+    )
+    .option(
       '--poll <seconds>',
       'with --s3-endpoint: find changed objects by listing every SECONDS (for stores without notifications)',
       positiveSeconds,
@@ -65,6 +69,13 @@ export function localCommand(): Command {
     )
     .action(async (options) => {
       process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
+      if (options.poll !== undefined && options.eventsQueue !== undefined)
+        throw new SyncError('UsageError', 'choose one S3 change source: --events-queue or --poll');
+      if (options.eventsQueue !== undefined && !options.s3Endpoint)
+        throw new SyncError(
+          'UsageError',
+          '--events-queue needs --s3-endpoint (the embedded S3 sends its own events)',
+        );
       if (options.poll !== undefined && !options.s3Endpoint)
         throw new SyncError(
           'UsageError',
@@ -79,7 +90,7 @@ export function localCommand(): Command {
         s3Port: options.s3Port,
         controlPort: options.controlPort,
         largeFileBytes: options.largeFileBytes,
-        s3Changes: { pollSeconds: options.poll },
+        s3Changes: { pollSeconds: options.poll, eventsQueue: options.eventsQueue },
         ...(options.s3Endpoint
           ? {
               s3: {

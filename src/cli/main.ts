@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { agentCommand } from './agent.ts';
+import { eventsCommand } from './events.ts';
 import { localCommand } from './local.ts';
 import { controlClientFor, type TargetOptions } from './stage.ts';
 import { tasksCommand } from './tasks.ts';
@@ -56,6 +57,7 @@ const program = new Command('bucketlink')
 program.addCommand(localCommand());
 program.addCommand(agentCommand());
 program.addCommand(tasksCommand());
+program.addCommand(eventsCommand());
 
 const associations = program.command('associations').description('data repository associations');
 

@@ -12,7 +12,7 @@ import { FileSystemWatcher } from '../agent/watch.ts';
 import type { Config } from '../config.ts';
 import { checkAssociationHealth, setLifecycle } from '../control/associations.ts';
 import { parseDataRepositoryPath } from '../core/association.ts';
-import type { SyncEvent } from '../core/events.ts';
+import type { PipeRecord, SyncEvent } from '../core/events.ts';
 import type { ApplyResult, Association } from '../core/types.ts';
 import { applyFunction, controlFunction, planFunction, summarizeFunction } from '../handlers.ts';
 import { logger } from '../log.ts';
@@ -149,9 +149,10 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     },
   });
   const deadLetters = join(state, 'dlq.jsonl');
+  const runBatch = (batch: PipeRecord[]) =>
+    machine.run(batch) as Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>;
   const pipe = new LocalPipe({
-    target: (batch) =>
-      machine.run(batch) as Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>,
+    target: runBatch,
     onDeadLetter: (record, reason) => {
       status.observeDeadLetter('DeadLettered', reason);
       void appendFile(deadLetters, `${JSON.stringify({ reason, record })}\n`);
@@ -174,11 +175,21 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     else return;
     pipe.send(event);
   };
-  const s3Changes = startS3Changes(s3, options.s3Changes ?? {}, {
+  const s3Changes = await startS3Changes(s3, options.s3Changes ?? {}, {
     store: adapters.store,
     ledger: adapters.ledger,
     associations: () => adapters.associations.list(),
     emit: putEvent,
+    target: runBatch,
+    accepts: (event) => {
+      const accepted = buckets.length > 0 && matchesPattern(S3_RULE_PATTERN(buckets), event);
+      if (accepted) status.events.s3++;
+      return accepted;
+    },
+  }).catch(async (error: unknown) => {
+    // A queue that cannot be read is a start-up line; nothing may keep the process alive after it.
+    for (const peer of peers.reverse()) await peer.close();
+    throw error;
   });
   const watcher = new FileSystemWatcher({ root, emit: putEvent, quietMs: options.quietMs });
   await watcher.start();
