@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client, createSqsClient } from '../../src/adapters/clients.ts';
 import type { QueueStats } from '../../src/local/sqs-source.ts';
 import { eventually, LocalProcess, runCli } from '../support/bucketlink.ts';
-import { chainEnv, startMoto } from '../support/external-peers.ts';
+import { chainEnv, startInterceptingProxy, startMoto } from '../support/external-peers.ts';
 
 const BIN = new URL('../../bin/bucketlink.mjs', import.meta.url).pathname;
 /** Space, `+`, `%`, `#` and non-ASCII, below a directory: the classic shape URL-encodes all of it. */
@@ -167,6 +167,88 @@ describe.skipIf(!moto)('bucketlink local --s3-endpoint --events-queue (moto: S3,
     await local.restart();
     expect(await eventually(() => readFile(file('routed', 'while stopped.txt'), 'utf8'))).toBe('kept');
   });
+
+  it('a crash between the work and the message delete: redelivered, transferred once', async () => {
+    await s3().send(new CreateBucketCommand({ Bucket: 'crashy' }));
+    const made = await runCli(
+      [
+        '--openssl-legacy-provider',
+        BIN,
+        'events',
+        'setup',
+        '--endpoint-url',
+        endpoint(),
+        '--queue',
+        'crashing',
+        '--visibility-timeout',
+        '2',
+        '--bucket',
+        'crashy',
+        '--shape',
+        'notification',
+      ],
+      chainEnv('test', 'test'),
+    );
+    const crashingUrl = JSON.parse(made.stdout).queueUrl as string;
+    let crashed: LocalProcess | undefined;
+    let armed = false;
+    // Once armed, the first delete never arrives: the process dies right after its work committed.
+    const proxy = await startInterceptingProxy(endpoint(), (request) => {
+      if (!armed || !String(request.headers['x-amz-target']).includes('DeleteMessage')) return false;
+      armed = false;
+      crashed!.child.kill('SIGKILL');
+      return true;
+    });
+    const proxiedUrl = crashingUrl.replace(new URL(crashingUrl).origin, proxy.endpoint);
+    crashed = await LocalProcess.start(undefined, {
+      args: ['--s3-endpoint', endpoint(), '--events-queue', proxiedUrl],
+      env: chainEnv('test', 'test'),
+      s3: s3(),
+    });
+    try {
+      await crashed.associate('/crashy', 's3://crashy/');
+      // The s3:TestEvent the notification set-up sent is gone first.
+      await eventually(async () => (await queueDepth(crashingUrl)) === 0);
+      armed = true;
+      const exited = new Promise((resolve) => crashed!.child.once('exit', resolve));
+      await s3().send(new PutObjectCommand({ Bucket: 'crashy', Key: 'a b+c.txt', Body: 'survives' }));
+      await exited;
+      expect(armed).toBe(false);
+      expect(await readFile(join(crashed.root, 'crashy', 'a b+c.txt'), 'utf8')).toBe('survives');
+      expect(await queueDepth(crashingUrl)).toBe(1);
+      await crashed.restart();
+      // Redelivered after its visibility timeout, found in sync, deleted: no second transfer.
+      await eventually(async () => ((await crashed!.status()).queue as QueueStats).deleted >= 1, 30_000);
+      await eventually(async () => (await queueDepth(crashingUrl)) === 0);
+      expect((await crashed.settle()).transfers.imports).toBe(0);
+      expect(await readFile(join(crashed.root, 'crashy', 'a b+c.txt'), 'utf8')).toBe('survives');
+    } finally {
+      await crashed.stop();
+      await proxy.close();
+    }
+  }, 120_000);
+
+  it('--poll against moto: imports what changed, and a quiet poll transfers nothing', async () => {
+    await s3().send(new CreateBucketCommand({ Bucket: 'listed' }));
+    const polling = await LocalProcess.start(undefined, {
+      args: ['--s3-endpoint', endpoint(), '--poll', '0.3'],
+      env: chainEnv('test', 'test'),
+      s3: s3(),
+    });
+    try {
+      await polling.associate('/listed', 's3://listed/');
+      await s3().send(new PutObjectCommand({ Bucket: 'listed', Key: ODD_KEYS[1], Body: 'listed' }));
+      await eventually(() => readFile(join(polling.root, 'listed', ODD_KEYS[1]!), 'utf8'));
+      const settled = await polling.settle();
+      const polls = (settled.poll as { polls: number }).polls;
+      await eventually(async () => ((await polling.status()).poll as { polls: number }).polls >= polls + 3);
+      const quiet = await polling.status();
+      expect(quiet.transfers).toEqual(settled.transfers);
+      expect((quiet.poll as { changed: number }).changed).toBe((settled.poll as { changed: number }).changed);
+    } finally {
+      await polling.stop();
+    }
+  }, 120_000);
 
   it('names a queue that does not exist in one line at start-up', async () => {
     const bad = `${queueUrl}-missing`;

@@ -126,3 +126,48 @@ export function chainEnv(accessKeyId: string, secretAccessKey: string): Record<s
     AWS_EC2_METADATA_DISABLED: 'true',
   };
 }
+
+/**
+ * An HTTP proxy in front of a peer that calls `intercept` before forwarding
+ * each request; when it returns true the request is answered 500 and never
+ * reaches the peer. For faults a server cannot produce (a process dying
+ * between its work and its next request).
+ */
+export async function startInterceptingProxy(
+  target: string,
+  intercept: (request: import('node:http').IncomingMessage) => boolean,
+): Promise<ExternalPeer> {
+  const { createServer: createHttpServer, request: forward } = await import('node:http');
+  const upstream = new URL(target);
+  const server = createHttpServer((req, res) => {
+    if (intercept(req)) {
+      res.writeHead(500).end();
+      return;
+    }
+    const out = forward(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    out.on('error', () => res.writeHead(502).end());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
