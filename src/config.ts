@@ -26,6 +26,8 @@ export interface Config {
   /** How to reach S3 when it is not a loopback peer (`bucketlink local --s3-endpoint`); wins over s3Endpoint. */
   s3Client?: ClientOptions;
   dynamodbEndpoint?: string;
+  /** How to reach DynamoDB when it is not a loopback peer (`bucketlink local --ledger dynamodb:…`). */
+  dynamodbClient?: ClientOptions;
   eventsEndpoint?: string;
   restoreOwner: boolean;
   /** Lease owner identity: unique per worker process. */

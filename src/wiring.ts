@@ -41,7 +41,7 @@ export interface Adapters {
 }
 
 export function createAdapters(config: Config): Adapters {
-  const documents = createDocumentClient({ endpoint: config.dynamodbEndpoint });
+  const documents = createDocumentClient(config.dynamodbClient ?? { endpoint: config.dynamodbEndpoint });
   const ledger = new DynamoLedger({ client: documents, tableName: config.tables.ledger });
   const associations = new DynamoAssociationStore({
     client: documents,

@@ -2,6 +2,7 @@ import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { Command, Option } from 'commander';
 import { createS3Client } from '../adapters/clients.ts';
 import { SyncError } from '../core/errors.ts';
+import { parseLedgerOption } from '../local/ledger-source.ts';
 import { startLocalRuntime } from '../local/runtime.ts';
 import { ControlClient } from './transport.ts';
 
@@ -52,6 +53,15 @@ export function localCommand(): Command {
       'shared-config profile for the credentials of an external store (as AWS_PROFILE)',
     )
     .option(
+      '--ledger <where>',
+      'embedded (under --state), or dynamodb:TABLE[,ASSOCIATIONS,TASKS] (shared by several hosts; created when missing)',
+      parseLedgerOption,
+    )
+    .option(
+      '--dynamodb-endpoint <url>',
+      'with --ledger dynamodb:…, a DynamoDB endpoint other than AWS (a test peer)',
+    )
+    .option(
       '--events-queue <sqs-url>',
       'with --s3-endpoint: S3 changes from this SQS queue (EventBridge rule or S3 notifications; see `bucketlink events setup`)',
     )
@@ -91,6 +101,8 @@ export function localCommand(): Command {
         controlPort: options.controlPort,
         largeFileBytes: options.largeFileBytes,
         s3Changes: { pollSeconds: options.poll, eventsQueue: options.eventsQueue },
+        ledger: options.ledger,
+        dynamodb: { endpoint: options.dynamodbEndpoint, region: options.region, profile: options.profile },
         ...(options.s3Endpoint
           ? {
               s3: {

@@ -4,10 +4,9 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { createDocumentClient, createS3Client } from '../adapters/clients.ts';
+import { createS3Client } from '../adapters/clients.ts';
 import { CallbackPublisher } from '../adapters/eventbridge.ts';
 import type { AssociationStore } from '../adapters/ports.ts';
-import { defaultTableNames, ensureTables } from '../adapters/tables.ts';
 import { FileSystemWatcher } from '../agent/watch.ts';
 import type { Config } from '../config.ts';
 import { checkAssociationHealth, setLifecycle } from '../control/associations.ts';
@@ -24,8 +23,9 @@ import { LocalTaskRunner } from '../tasks/local-runner.ts';
 import { applyDeps, controlDeps, createAdapters, planDeps, taskDeps } from '../wiring.ts';
 import { startControlServer } from './control-server.ts';
 import { startLocalLargeTransfers } from './large-transfers.ts';
+import { type LedgerChoice, startLedgerSource } from './ledger-source.ts';
 import { withLocalBucket } from './manifest-store.ts';
-import { type DynamoServer, type S3Server, startDynamoServer } from './peers.ts';
+import type { DynamoServer, S3Server } from './peers.ts';
 import { LocalPipe } from './pipe.ts';
 import { AGENT_RULE_PATTERN, matchesPattern, S3_RULE_PATTERN } from './rules.ts';
 import { type S3ChangeOptions, startS3Changes } from './s3-changes.ts';
@@ -45,6 +45,10 @@ export interface LocalOptions {
   largeFileBytes?: number;
   /** An external S3 store instead of the embedded s3rver (src/local/s3-source.ts). */
   s3?: Pick<S3SourceOptions, 'endpoint' | 'region' | 'profile' | 'pathStyle'>;
+  /** Where the ledger, associations and tasks live (src/local/ledger-source.ts). */
+  ledger?: LedgerChoice;
+  /** DynamoDB for `ledger: dynamodb`: an endpoint (a test peer) or AWS, with region and profile. */
+  dynamodb?: { endpoint?: string; region?: string; profile?: string };
   /** Where an external store's changes come from (src/local/s3-changes.ts). */
   s3Changes?: S3ChangeOptions;
 }
@@ -89,23 +93,27 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     port: options.s3Port ?? 4566,
   });
   if (s3.kind === 'embedded') peers.push(s3.server);
-  const dynamo = await startDynamoServer({ directory: join(state, 'dynamodb'), host });
-  peers.push(dynamo);
+  const ledger = await startLedgerSource(options.ledger ?? { kind: 'embedded' }, {
+    ...options.dynamodb,
+    directory: join(state, 'dynamodb'),
+    host,
+  });
+  if (ledger.server) peers.push(ledger.server);
 
   const config: Config = {
     fileSystemRoot: root,
-    tables: defaultTableNames(),
+    tables: ledger.tables,
     busName: 'bucketlink',
     s3Endpoint: s3.endpoint,
     s3Client: s3.clientOptions,
-    dynamodbEndpoint: dynamo.endpoint,
+    dynamodbEndpoint: ledger.clientOptions.endpoint,
+    dynamodbClient: ledger.clientOptions,
     restoreOwner: process.getuid?.() === 0,
     // Stable across restarts (one runtime per state directory: dynalite locks it), so leases a
     // killed predecessor held are taken over at once instead of blocking the start-up reconcile.
     workerId: `local/${hostname()}/${state}`,
     host: hostname(),
   };
-  await ensureTables(createDocumentClient({ endpoint: dynamo.endpoint }), config.tables);
   const adapters = createAdapters(config);
   const status = new RuntimeStatus();
   const publisher = new CallbackPublisher((conflict) => {
@@ -268,6 +276,8 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   });
 
   const health = setInterval(() => {
+    // Another host on the same ledger may have created or deleted an association.
+    void refreshBuckets().catch(() => undefined);
     checkAssociationHealth({ ...adapters, onChange: () => void refreshBuckets() }).catch((error) =>
       logger.error('association health check failed', { error }),
     );
