@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client, createSqsClient } from '../../src/adapters/clients.ts';
 import type { QueueStats } from '../../src/local/sqs-source.ts';
 import { eventually, LocalProcess, runCli } from '../support/bucketlink.ts';
-import { chainEnv, startInterceptingProxy, startMoto } from '../support/external-peers.ts';
+import { chainEnv, eventsSetup, startInterceptingProxy, startMoto } from '../support/external-peers.ts';
 
 const BIN = new URL('../../bin/bucketlink.mjs', import.meta.url).pathname;
 /** Space, `+`, `%`, `#` and non-ASCII, below a directory: the classic shape URL-encodes all of it. */
@@ -30,23 +30,15 @@ describe.skipIf(!moto)('bucketlink local --s3-endpoint --events-queue (moto: S3,
   const file = (...parts: string[]) => join(local.root, ...parts);
   const queue = async () => (await local.status()).queue as QueueStats;
   const setup = (...args: string[]) =>
-    runCli(
-      [
-        '--openssl-legacy-provider',
-        BIN,
-        'events',
-        'setup',
-        '--endpoint-url',
-        endpoint(),
-        '--queue',
-        'changes',
-        '--visibility-timeout',
-        '2',
-        '--max-receive-count',
-        '2',
-        ...args,
-      ],
-      chainEnv('test', 'test'),
+    eventsSetup(
+      endpoint(),
+      '--queue',
+      'changes',
+      '--visibility-timeout',
+      '2',
+      '--max-receive-count',
+      '2',
+      ...args,
     );
   const queueDepth = async (url: string) => {
     const { Attributes } = await sqs().send(
@@ -170,24 +162,16 @@ describe.skipIf(!moto)('bucketlink local --s3-endpoint --events-queue (moto: S3,
 
   it('a crash between the work and the message delete: redelivered, transferred once', async () => {
     await s3().send(new CreateBucketCommand({ Bucket: 'crashy' }));
-    const made = await runCli(
-      [
-        '--openssl-legacy-provider',
-        BIN,
-        'events',
-        'setup',
-        '--endpoint-url',
-        endpoint(),
-        '--queue',
-        'crashing',
-        '--visibility-timeout',
-        '2',
-        '--bucket',
-        'crashy',
-        '--shape',
-        'notification',
-      ],
-      chainEnv('test', 'test'),
+    const made = await eventsSetup(
+      endpoint(),
+      '--queue',
+      'crashing',
+      '--visibility-timeout',
+      '2',
+      '--bucket',
+      'crashy',
+      '--shape',
+      'notification',
     );
     const crashingUrl = JSON.parse(made.stdout).queueUrl as string;
     let crashed: LocalProcess | undefined;

@@ -10,10 +10,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/adapters/clients.ts';
-import { eventually, LocalProcess, runCli, type Status, tempDirs } from '../support/bucketlink.ts';
-import { chainEnv, startMoto } from '../support/external-peers.ts';
+import { eventually, LocalProcess, type Status, tempDirs } from '../support/bucketlink.ts';
+import { chainEnv, eventsSetup, startMoto } from '../support/external-peers.ts';
 
-const BIN = new URL('../../bin/bucketlink.mjs', import.meta.url).pathname;
 const moto = await startMoto();
 
 /**
@@ -39,24 +38,16 @@ describe.skipIf(!moto)('two hosts, one root, one queue, one ledger', () => {
 
   beforeAll(async () => {
     await s3().send(new CreateBucketCommand({ Bucket: 'shared' }));
-    const made = await runCli(
-      [
-        '--openssl-legacy-provider',
-        BIN,
-        'events',
-        'setup',
-        '--endpoint-url',
-        moto!.endpoint,
-        '--queue',
-        'two-hosts',
-        '--visibility-timeout',
-        '10',
-        '--bucket',
-        'shared',
-        '--shape',
-        'notification',
-      ],
-      chainEnv('test', 'test'),
+    const made = await eventsSetup(
+      moto!.endpoint,
+      '--queue',
+      'two-hosts',
+      '--visibility-timeout',
+      '10',
+      '--bucket',
+      'shared',
+      '--shape',
+      'notification',
     );
     expect(made.code, made.stderr).toBe(0);
     const { queueUrl } = JSON.parse(made.stdout);

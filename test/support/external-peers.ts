@@ -171,3 +171,13 @@ export async function startInterceptingProxy(
       }),
   };
 }
+
+/** Runs the real `bucketlink events setup` against a test peer (S3, SQS and EventBridge at `endpoint`). */
+export async function eventsSetup(endpoint: string, ...args: string[]) {
+  const { runCli } = await import('./bucketlink.ts');
+  const bin = new URL('../../bin/bucketlink.mjs', import.meta.url).pathname;
+  return runCli(
+    ['--openssl-legacy-provider', bin, 'events', 'setup', '--endpoint-url', endpoint, ...args],
+    chainEnv('test', 'test'),
+  );
+}
