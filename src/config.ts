@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import type { ClientOptions } from './adapters/clients.ts';
 
 /** What a Lambda worker reads from its environment, once, validated. */
 const environment = z.object({
@@ -22,7 +23,11 @@ export interface Config {
   tables: { ledger: string; associations: string; tasks: string };
   busName: string;
   s3Endpoint?: string;
+  /** How to reach S3 when it is not a loopback peer (`bucketlink local --s3-endpoint`); wins over s3Endpoint. */
+  s3Client?: ClientOptions;
   dynamodbEndpoint?: string;
+  /** How to reach DynamoDB when it is not a loopback peer (`bucketlink local --ledger dynamodb:…`). */
+  dynamodbClient?: ClientOptions;
   eventsEndpoint?: string;
   restoreOwner: boolean;
   /** Lease owner identity: unique per worker process. */

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { DynamoAssociationStore } from './adapters/association-store.ts';
 import {
+  type ClientOptions,
   createDocumentClient,
   createEventBridgeClient,
   createS3Client,
@@ -39,14 +40,14 @@ export interface Adapters {
 }
 
 export function createAdapters(config: Config): Adapters {
-  const documents = createDocumentClient({ endpoint: config.dynamodbEndpoint });
+  const documents = createDocumentClient(config.dynamodbClient ?? { endpoint: config.dynamodbEndpoint });
   const ledger = new DynamoLedger({ client: documents, tableName: config.tables.ledger });
   const associations = new DynamoAssociationStore({
     client: documents,
     tableName: config.tables.associations,
   });
   return {
-    store: new S3ObjectStore({ client: createS3Client({ endpoint: config.s3Endpoint }) }),
+    store: new S3ObjectStore({ client: createS3Client(s3ClientOptions(config)) }),
     tree: observed('elasticfilesystem', new LocalFileTree({ restoreOwner: config.restoreOwner })),
     ledger,
     associations,
@@ -58,6 +59,11 @@ export function createAdapters(config: Config): Adapters {
       associations,
     }),
   };
+}
+
+/** The S3 client settings of this process: an external store's, else the loopback endpoint (or AWS). */
+export function s3ClientOptions(config: Config): ClientOptions {
+  return config.s3Client ?? { endpoint: config.s3Endpoint };
 }
 
 export function createEventPublisher(config: Config): EventPublisher {
@@ -102,7 +108,7 @@ export function largeTransfersFromEnv(env = process.env): LargeTransfers | undef
 
 /** The large-transfer steps: apply's dependencies (a step may hand the path back to apply) and S3 by ranges. */
 export function largeDeps(config: Config, apply: ApplyDeps): LargeDeps {
-  return { ...apply, ranges: new S3RangeStore({ client: createS3Client({ endpoint: config.s3Endpoint }) }) };
+  return { ...apply, ranges: new S3RangeStore({ client: createS3Client(s3ClientOptions(config)) }) };
 }
 
 /** The repository-task steps' dependencies; `manifestBucket` holds walk manifests, outside every association. */

@@ -2,13 +2,13 @@ import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createS3Client } from '../adapters/clients.ts';
 import { SyncError } from '../core/errors.ts';
+import { parseLedgerOption } from '../local/ledger-source.ts';
 import { startLocalRuntime } from '../local/runtime.ts';
 import { logger } from '../log.ts';
-
-const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'debug', 'info', 'warn', 'error', 'silent'];
-
 import { startupError } from './startup-errors.ts';
 import { ControlClient } from './transport.ts';
+
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'debug', 'info', 'warn', 'error', 'silent'];
 
 function port(value: string): number {
   const parsed = Number(value);
@@ -21,6 +21,12 @@ function byteCount(value: string): number {
   const parsed = Number(value);
   if (!Number.isSafeInteger(parsed) || parsed < 0)
     throw new InvalidArgumentError(`not a byte count: ${value}`);
+  return parsed;
+}
+
+function positiveSeconds(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`not a number of seconds: ${value}`);
   return parsed;
 }
 
@@ -45,6 +51,41 @@ export function localCommand(): Command {
       byteCount,
       1024 ** 3,
     )
+    .option(
+      '--s3-endpoint <url|aws>',
+      'sync with this S3-compatible server instead of the embedded one; "aws" means AWS S3 ' +
+        '(no embedded S3 starts; credentials from the AWS chain: environment, shared config, SSO, roles)',
+    )
+    .option(
+      '--region <region>',
+      "region of an external store: default AWS_REGION, then the profile's region (an S3-compatible server: then us-east-1)",
+    )
+    .option(
+      '--profile <name>',
+      'shared-config profile for the credentials of an external store (as AWS_PROFILE)',
+    )
+    .option(
+      '--ledger <where>',
+      'embedded (under --state), or dynamodb:TABLE[,ASSOCIATIONS,TASKS] (shared by several hosts; created when missing)',
+      parseLedgerOption,
+    )
+    .option(
+      '--dynamodb-endpoint <url>',
+      'with --ledger dynamodb:…, a DynamoDB endpoint other than AWS (a test peer)',
+    )
+    .option(
+      '--events-queue <sqs-url>',
+      'with --s3-endpoint: S3 changes from this SQS queue (EventBridge rule or S3 notifications; see `bucketlink events setup`)',
+    )
+    .option(
+      '--poll <seconds>',
+      'with --s3-endpoint: find changed objects by listing every SECONDS (for stores without notifications)',
+      positiveSeconds,
+    )
+    .option(
+      '--path-style',
+      'address buckets in the path, not the host name (always on for an IP or localhost)',
+    )
     .addOption(
       new Option(
         '--log-level <level>',
@@ -65,6 +106,20 @@ export function localCommand(): Command {
           'BadRequest',
           `--s3-port and --control-port are both ${options.s3Port}: give them different ports (or 0)`,
         );
+      if (options.poll !== undefined && options.eventsQueue !== undefined)
+        throw new SyncError('BadRequest', 'choose one S3 change source: --events-queue or --poll');
+      if (options.eventsQueue !== undefined && !options.s3Endpoint)
+        throw new SyncError(
+          'BadRequest',
+          '--events-queue needs --s3-endpoint (the embedded S3 sends its own events)',
+        );
+      if (options.poll !== undefined && !options.s3Endpoint)
+        throw new SyncError(
+          'BadRequest',
+          '--poll needs --s3-endpoint (the embedded S3 sends its own events)',
+        );
+      if (options.demo && options.s3Endpoint)
+        throw new SyncError('BadRequest', '--demo creates its bucket in the embedded S3; drop --s3-endpoint');
       const runtime = await startLocalRuntime({
         root: options.root,
         state: options.state,
@@ -72,6 +127,19 @@ export function localCommand(): Command {
         s3Port: options.s3Port,
         controlPort: options.controlPort,
         largeFileBytes: options.largeFileBytes,
+        s3Changes: { pollSeconds: options.poll, eventsQueue: options.eventsQueue },
+        ledger: options.ledger,
+        dynamodb: { endpoint: options.dynamodbEndpoint, region: options.region, profile: options.profile },
+        ...(options.s3Endpoint
+          ? {
+              s3: {
+                endpoint: options.s3Endpoint,
+                region: options.region,
+                profile: options.profile,
+                pathStyle: options.pathStyle,
+              },
+            }
+          : {}),
       }).catch((error) => {
         throw startupError(error, {
           host: options.host,

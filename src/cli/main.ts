@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { agentCommand } from './agent.ts';
+import { eventsCommand } from './events.ts';
 import { failureOf, packageVersion, reportUsageErrors } from './failure.ts';
 import { localCommand } from './local.ts';
 import { controlClientFor, type TargetOptions } from './stage.ts';
@@ -57,6 +58,7 @@ const program = new Command('bucketlink')
 program.addCommand(localCommand());
 program.addCommand(agentCommand());
 program.addCommand(tasksCommand());
+program.addCommand(eventsCommand());
 
 const associations = program.command('associations').description('data repository associations');
 

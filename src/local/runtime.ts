@@ -4,15 +4,14 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { createDocumentClient, createS3Client } from '../adapters/clients.ts';
+import { createS3Client } from '../adapters/clients.ts';
 import { CallbackPublisher } from '../adapters/eventbridge.ts';
 import type { AssociationStore } from '../adapters/ports.ts';
-import { defaultTableNames, ensureTables } from '../adapters/tables.ts';
 import { FileSystemWatcher } from '../agent/watch.ts';
 import type { Config } from '../config.ts';
 import { checkAssociationHealth, setLifecycle } from '../control/associations.ts';
 import { parseDataRepositoryPath } from '../core/association.ts';
-import type { SyncEvent } from '../core/events.ts';
+import type { PipeRecord, SyncEvent } from '../core/events.ts';
 import type { ApplyResult, Association } from '../core/types.ts';
 import { applyFunction, controlFunction, planFunction, summarizeFunction } from '../handlers.ts';
 import { logger } from '../log.ts';
@@ -25,11 +24,14 @@ import { applyDeps, controlDeps, createAdapters, planDeps, taskDeps } from '../w
 import { startControlServer } from './control-server.ts';
 import { newToken, publishToken } from './control-token.ts';
 import { startLocalLargeTransfers } from './large-transfers.ts';
-import { type DynamoServer, type S3Server, startDynamoServer, startS3Server } from './peers.ts';
+import { type LedgerChoice, startLedgerSource } from './ledger-source.ts';
+import { withLocalBucket } from './manifest-store.ts';
+import type { DynamoServer, S3Server } from './peers.ts';
 import { LocalPipe } from './pipe.ts';
 import { AGENT_RULE_PATTERN, matchesPattern, S3_RULE_PATTERN } from './rules.ts';
-import { startS3EventSource } from './s3-events.ts';
 import { lockStateDirectory } from './state-lock.ts';
+import { type S3ChangeOptions, startS3Changes } from './s3-changes.ts';
+import { type S3SourceOptions, startS3Source } from './s3-source.ts';
 import { RuntimeStatus } from './status.ts';
 import { associationOf, PathCounter, statusView } from './status-view.ts';
 import { LocalStateMachine } from './stepfunctions.ts';
@@ -44,6 +46,14 @@ export interface LocalOptions {
   quietMs?: number;
   /** Files and objects above this many bytes take the large-file path. Default 1 GiB. */
   largeFileBytes?: number;
+  /** An external S3 store instead of the embedded s3rver (src/local/s3-source.ts). */
+  s3?: Pick<S3SourceOptions, 'endpoint' | 'region' | 'profile' | 'pathStyle'>;
+  /** Where the ledger, associations and tasks live (src/local/ledger-source.ts). */
+  ledger?: LedgerChoice;
+  /** DynamoDB for `ledger: dynamodb`: an endpoint (a test peer) or AWS, with region and profile. */
+  dynamodb?: { endpoint?: string; region?: string; profile?: string };
+  /** Where an external store's changes come from (src/local/s3-changes.ts). */
+  s3Changes?: S3ChangeOptions;
 }
 
 export interface LocalRuntime {
@@ -81,24 +91,35 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   await mkdir(state, { recursive: true });
   const lock = await lockStateDirectory(state);
   const peers: Array<S3Server | DynamoServer> = [];
-  const s3 = await startS3Server({ directory: join(state, 's3'), host, port: options.s3Port ?? 4566 });
-  peers.push(s3);
-  const dynamo = await startDynamoServer({ directory: join(state, 'dynamodb'), host });
-  peers.push(dynamo);
+  // An external store is checked (endpoint, credentials) before anything starts.
+  const s3 = await startS3Source({
+    ...options.s3,
+    directory: join(state, 's3'),
+    host,
+    port: options.s3Port ?? 4566,
+  });
+  if (s3.kind === 'embedded') peers.push(s3.server);
+  const ledger = await startLedgerSource(options.ledger ?? { kind: 'embedded' }, {
+    ...options.dynamodb,
+    directory: join(state, 'dynamodb'),
+    host,
+  });
+  if (ledger.server) peers.push(ledger.server);
 
   const config: Config = {
     fileSystemRoot: root,
-    tables: defaultTableNames(),
+    tables: ledger.tables,
     busName: 'bucketlink',
     s3Endpoint: s3.endpoint,
-    dynamodbEndpoint: dynamo.endpoint,
+    s3Client: s3.clientOptions,
+    dynamodbEndpoint: ledger.clientOptions.endpoint,
+    dynamodbClient: ledger.clientOptions,
     restoreOwner: process.getuid?.() === 0,
     // Stable across restarts (one runtime per state directory: lockStateDirectory), so leases a
     // killed predecessor held are taken over at once instead of blocking the start-up reconcile.
     workerId: `local/${hostname()}/${state}`,
     host: hostname(),
   };
-  await ensureTables(createDocumentClient({ endpoint: dynamo.endpoint }), config.tables);
   const adapters = createAdapters(config);
   const status = new RuntimeStatus();
   const publisher = new CallbackPublisher((conflict) => {
@@ -142,9 +163,10 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     },
   });
   const deadLetters = join(state, 'dlq.jsonl');
+  const runBatch = (batch: PipeRecord[]) =>
+    machine.run(batch) as Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>;
   const pipe = new LocalPipe({
-    target: (batch) =>
-      machine.run(batch) as Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>,
+    target: runBatch,
     onDeadLetter: (record, reason) => {
       status.observeDeadLetter('DeadLettered', reason);
       void appendFile(deadLetters, `${JSON.stringify({ reason, record })}\n`);
@@ -167,20 +189,38 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     else return;
     pipe.send(event, associationOf(event, associations));
   };
-  startS3EventSource(s3, putEvent);
+  const s3Changes = await startS3Changes(s3, options.s3Changes ?? {}, {
+    store: adapters.store,
+    ledger: adapters.ledger,
+    associations: () => adapters.associations.list(),
+    emit: putEvent,
+    target: runBatch,
+    accepts: (event) => {
+      const accepted = buckets.length > 0 && matchesPattern(S3_RULE_PATTERN(buckets), event);
+      if (accepted) status.events.s3++;
+      return accepted;
+    },
+  }).catch(async (error: unknown) => {
+    // A queue that cannot be read is a start-up line; nothing may keep the process alive after it.
+    for (const peer of peers.reverse()) await peer.close();
+    throw error;
+  });
   const watcher = new FileSystemWatcher({ root, emit: putEvent, quietMs: options.quietMs });
   await watcher.start();
 
   // Repository tasks run the repository-task ASL here, over the same apply handler.
-  await createS3Client({ endpoint: s3.endpoint })
-    .send(new CreateBucketCommand({ Bucket: MANIFEST_BUCKET }))
-    .catch((error: Error) => {
-      if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
-    });
-  const taskRunner = await LocalTaskRunner.create({
-    deps: taskDeps(config, adapters, MANIFEST_BUCKET),
-    apply: observedApply,
-  });
+  const tasks = taskDeps(config, adapters, MANIFEST_BUCKET);
+  if (s3.kind === 'embedded') {
+    await createS3Client({ endpoint: s3.endpoint })
+      .send(new CreateBucketCommand({ Bucket: MANIFEST_BUCKET }))
+      .catch((error: Error) => {
+        if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
+      });
+  } else {
+    // Never a bucket of ours in somebody's account: manifests stay in the state directory.
+    tasks.store = withLocalBucket(adapters.store, MANIFEST_BUCKET, join(state, 'manifests'));
+  }
+  const taskRunner = await LocalTaskRunner.create({ deps: tasks, apply: observedApply });
   const taskControl = {
     tasks: adapters.tasks,
     associations: adapters.associations,
@@ -188,6 +228,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   };
 
   const idle = () =>
+    s3Changes.idle() &&
     watcher.pending() === 0 &&
     pipe.idle() &&
     status.reconciling === 0 &&
@@ -236,7 +277,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     putEvents: async (request) => acceptPutEvents(request, putEvent, status),
     status: async (query) => {
       const full = query.get('detail') === 'full';
-      return statusView({
+      const view = statusView({
         status,
         associations: full ? await adapters.associations.list() : [],
         pending: pipe.pending(),
@@ -246,6 +287,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
         tasks: full ? await adapters.tasks.list() : [],
         pathsInSync,
       });
+      return { ...view, ...s3Changes.stats() };
     },
   });
 
@@ -256,6 +298,8 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   });
 
   const health = setInterval(() => {
+    // Another host on the same ledger may have created or deleted an association.
+    void refreshBuckets().catch(() => undefined);
     checkAssociationHealth({ ...adapters, onChange: () => void refreshBuckets() }).catch((error) =>
       logger.error('association health check failed', { error }),
     );
@@ -280,6 +324,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     async close() {
       clearInterval(health);
       await unpublishToken();
+      await s3Changes.close();
       await watcher.close();
       await pipe.drain();
       await large.drain();

@@ -37,7 +37,8 @@ export class LocalProcess {
   constructor(
     readonly root: string,
     readonly state: string,
-    readonly extra: { args?: string[]; env?: Record<string, string> } = {},
+    /** More `bucketlink local` flags (e.g. --s3-endpoint) and environment (the AWS credential chain). */
+    readonly extra: { args?: string[]; env?: Record<string, string>; s3?: S3Client } = {},
   ) {}
 
   /**
@@ -50,7 +51,7 @@ export class LocalProcess {
 
   static async start(
     dirs?: { root: string; state: string },
-    extra?: { args?: string[]; env?: Record<string, string> },
+    extra?: LocalProcess['extra'],
   ): Promise<LocalProcess> {
     const base = dirs ?? (await tempDirs());
     const local = new LocalProcess(base.root, base.state, extra);
@@ -100,7 +101,7 @@ export class LocalProcess {
     const started = JSON.parse(line) as { s3Endpoint: string; controlEndpoint: string };
     this.s3Endpoint = started.s3Endpoint;
     this.controlEndpoint = started.controlEndpoint;
-    this.s3 = createS3Client({ endpoint: this.s3Endpoint });
+    this.s3 = this.extra.s3 ?? createS3Client({ endpoint: this.s3Endpoint });
     this.token = (await readFile(join(this.state, 'control-token'), 'utf8')).trim();
   }
 
@@ -165,7 +166,7 @@ export class LocalProcess {
 
   /** Graceful stop (SIGTERM). */
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.child.kill('SIGTERM');
     await exited;
