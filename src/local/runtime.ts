@@ -24,6 +24,7 @@ import { LocalTaskRunner } from '../tasks/local-runner.ts';
 import { applyDeps, controlDeps, createAdapters, planDeps, taskDeps } from '../wiring.ts';
 import { startControlServer } from './control-server.ts';
 import { startLocalLargeTransfers } from './large-transfers.ts';
+import { openEmbeddedLedger } from './ledger-embedded.ts';
 import { type DynamoServer, type S3Server, startDynamoServer, startS3Server } from './peers.ts';
 import { LocalPipe } from './pipe.ts';
 import { AGENT_RULE_PATTERN, matchesPattern, S3_RULE_PATTERN } from './rules.ts';
@@ -63,7 +64,7 @@ const HEALTH_INTERVAL_MS = 2_000;
 
 /**
  * `bucketlink local`: the whole pipeline on one machine. s3rver and dynalite
- * on loopback, s3rver's notifications translated to EventBridge events, a
+ * on loopback, the ledger in SQLite under the state directory, s3rver's notifications translated to EventBridge events, a
  * file watcher posting agent events, in-process rules feeding an SQS-like
  * buffer and Pipe, and the real sync ASL run by aws-local-stepfunctions over
  * the same handlers Lambda runs.
@@ -77,8 +78,11 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   const peers: Array<S3Server | DynamoServer> = [];
   const s3 = await startS3Server({ directory: join(state, 's3'), host, port: options.s3Port ?? 4566 });
   peers.push(s3);
+  // Associations, tasks and the delete budget stay in dynalite; the ledger, which every path
+  // reads and writes twice or more, is SQLite in this process.
   const dynamo = await startDynamoServer({ directory: join(state, 'dynamodb'), host });
   peers.push(dynamo);
+  const ledger = await openEmbeddedLedger(state);
 
   const config: Config = {
     fileSystemRoot: root,
@@ -93,7 +97,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     host: hostname(),
   };
   await ensureTables(createDocumentClient({ endpoint: dynamo.endpoint }), config.tables);
-  const adapters = createAdapters(config);
+  const adapters = createAdapters(config, { ledger });
   const status = new RuntimeStatus();
   const publisher = new CallbackPublisher((conflict) => {
     status.observeConflict(conflict);
@@ -264,6 +268,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
         server.server.closeAllConnections();
       });
       for (const peer of peers.reverse()) await peer.close();
+      ledger.close();
     },
   };
 }
