@@ -8,7 +8,8 @@ import { errorCode, MalformedEventError } from './core/errors.ts';
 import { pipeBatch } from './core/events.ts';
 import type { ApplyResult, WorkItem } from './core/types.ts';
 import { logger } from './log.ts';
-import { type ApplyDeps, applyItem, failedResult } from './sync/apply.ts';
+import { type ApplyDeps, applyItem } from './sync/apply.ts';
+import { applyBatch, type BatchOptions } from './sync/batch.ts';
 import type { LargeDeps } from './sync/large.ts';
 import { largeEvent, runLargeStep } from './sync/large-events.ts';
 import { publishBatchMetrics } from './sync/metrics.ts';
@@ -67,10 +68,13 @@ export function planFunction(deps: PlanDeps) {
   };
 }
 
-/** Applies at most this many paths of one batch at once. */
-const BATCH_CONCURRENCY = 8;
-
-export function applyFunction(deps: ApplyDeps) {
+/**
+ * One path (`WorkItem`, the shape an inline Map hands a path) or a batch
+ * (`{ Items }`: the sync machine's Apply and the task machine's
+ * Distributed Map batches), applied by src/sync/batch.ts. `options` is for
+ * tests: a short retry interval, as LocalStateMachine's `retryIntervalMs`.
+ */
+export function applyFunction(deps: ApplyDeps, options: Pick<BatchOptions, 'retryIntervalMs'> = {}) {
   const one = async (item: WorkItem, batchDeps = deps): Promise<ApplyResult> => {
     const started = Date.now();
     const result = await applyItem(item, batchDeps);
@@ -99,24 +103,15 @@ export function applyFunction(deps: ApplyDeps) {
         return associations.get(id)!;
       },
     };
-    // A batch never throws for one bad path: each failure is a result of its own.
-    const results: ApplyResult[] = new Array(input.Items.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < input.Items.length) {
-        const index = next++;
-        const item = input.Items[index]!;
-        results[index] = await one(item, batchDeps).catch((error) => {
-          logger.warn('apply failed', {
-            associationId: item.associationId,
-            path: item.path,
-            code: errorCode(error),
-          });
-          return failedResult(item, error);
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, input.Items.length) }, worker));
+    const results = await applyBatch(input.Items, (item) => one(item, batchDeps), {
+      ...options,
+      onFailure: (item, error, willRetry) =>
+        logger.warn(willRetry ? 'apply failed, retrying' : 'apply failed', {
+          associationId: item.associationId,
+          path: item.path,
+          code: errorCode(error),
+        }),
+    });
     return { results };
   };
 }
