@@ -8,7 +8,8 @@ import { BadRequestError, errorCode, MalformedEventError } from './core/errors.t
 import { pipeBatch } from './core/events.ts';
 import type { ApplyResult, WorkItem } from './core/types.ts';
 import { logger } from './log.ts';
-import { type ApplyDeps, applyItem, failedResult } from './sync/apply.ts';
+import { type ApplyDeps, applyItem } from './sync/apply.ts';
+import { applyBatch, type BatchOptions } from './sync/batch.ts';
 import type { LargeDeps } from './sync/large.ts';
 import { largeEvent, runLargeStep } from './sync/large-events.ts';
 import { publishBatchMetrics } from './sync/metrics.ts';
@@ -17,7 +18,6 @@ import { batchMetrics, failureReason, sentTimes, summarizeBatch } from './sync/s
 import type { TaskControlDeps } from './tasks/control.ts';
 import { listEvent, reportEvent, runListStep, runReportStep } from './tasks/events.ts';
 import { TASK_TYPES, taskPolicy } from './tasks/model.ts';
-import { type PathRetryOptions, withPathRetries } from './tasks/retry.ts';
 import { reconcileAvailable } from './tasks/schedule.ts';
 import type { TaskDeps } from './tasks/steps.ts';
 
@@ -77,13 +77,13 @@ export function planFunction(deps: PlanDeps) {
   };
 }
 
-/** Applies at most this many paths of one batch at once. */
-const BATCH_CONCURRENCY = 8;
-
-export interface ApplyFunctionOptions {
-  /** A repository task's batch retries a path that failed with a retryable error (src/tasks/retry.ts). */
-  pathRetry?: Partial<PathRetryOptions>;
-}
+/**
+ * One path (`WorkItem`, the shape an inline Map hands a path) or a batch
+ * (`{ Items }`: the sync machine's Apply and the task machine's
+ * Distributed Map batches), applied by src/sync/batch.ts. `options` is for
+ * tests: a short retry interval, as LocalStateMachine's `retryIntervalMs`.
+ */
+export type ApplyFunctionOptions = Pick<BatchOptions, 'retryIntervalMs'>;
 
 export function applyFunction(deps: ApplyDeps, options: ApplyFunctionOptions = {}) {
   const one = async (item: WorkItem, batchDeps = deps): Promise<ApplyResult> => {
@@ -124,36 +124,15 @@ export function applyFunction(deps: ApplyDeps, options: ApplyFunctionOptions = {
         return associations.get(id)!;
       },
     };
-    // A batch never throws for one bad path: each failure is a result of its own.
-    const results: ApplyResult[] = new Array(input.Items.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < input.Items.length) {
-        const index = next++;
-        const item = input.Items[index]!;
-        // Inside a task, a transient failure is tried again before it counts; events have SQS for that.
-        const run = () => one(item, batchDeps);
-        const attempt = task.success
-          ? withPathRetries(run, options.pathRetry, (error, tried) =>
-              logger.debug('retrying path', {
-                associationId: item.associationId,
-                path: item.path,
-                code: errorCode(error),
-                tried,
-              }),
-            )
-          : run();
-        results[index] = await attempt.catch((error) => {
-          logger.warn('apply failed', {
-            associationId: item.associationId,
-            path: item.path,
-            code: errorCode(error),
-          });
-          return failedResult(item, error);
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, input.Items.length) }, worker));
+    const results = await applyBatch(input.Items, (item) => one(item, batchDeps), {
+      ...options,
+      onFailure: (item, error, willRetry) =>
+        logger.warn(willRetry ? 'apply failed, retrying' : 'apply failed', {
+          associationId: item.associationId,
+          path: item.path,
+          code: errorCode(error),
+        }),
+    });
     return { results };
   };
 }

@@ -39,9 +39,13 @@ export interface Adapters {
   deleteBudget: DeleteBudget;
 }
 
-export function createAdapters(config: Config): Adapters {
+/**
+ * The adapters of one process. The ledger is the DynamoDB table unless one
+ * is given (local mode's embedded SQLite ledger, src/local/ledger-embedded.ts).
+ */
+export function createAdapters(config: Config, given: { ledger?: Ledger } = {}): Adapters {
   const documents = createDocumentClient(config.dynamodbClient ?? { endpoint: config.dynamodbEndpoint });
-  const ledger = new DynamoLedger({ client: documents, tableName: config.tables.ledger });
+  const ledger = given.ledger ?? new DynamoLedger({ client: documents, tableName: config.tables.ledger });
   const associations = new DynamoAssociationStore({
     client: documents,
     tableName: config.tables.associations,

@@ -31,6 +31,17 @@ export interface ObjectStore {
    * likely shape first.
    */
   stat(bucket: string, prefix: string, path: string, kindHint?: NodeKind): Promise<S3State | undefined>;
+  /**
+   * `stat` by a GET instead of a HEAD, for a path about to be imported: the object
+   * `prefix+path` with its body (the caller reads or destroys it), else what `stat`
+   * finds for a directory (no body), else undefined. One request for a new object
+   * instead of a HEAD and then a GET.
+   */
+  open(
+    bucket: string,
+    prefix: string,
+    path: string,
+  ): Promise<{ state: S3State; body?: Readable } | undefined>;
   /** Stream an object's body. `ifMatch` (an etag) makes the read fail if the object changed. */
   get(
     bucket: string,

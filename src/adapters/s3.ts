@@ -117,6 +117,24 @@ export class S3ObjectStore implements ObjectStore {
     return undefined;
   }
 
+  /** The object with its body, by one GET; a 404 falls back to the directory probe (one listing). */
+  async open(
+    bucket: string,
+    prefix: string,
+    path: string,
+  ): Promise<{ state: S3State; body?: Readable } | undefined> {
+    const fileKey = prefix + path;
+    if (path !== '') {
+      try {
+        return await this.get(bucket, fileKey);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    const state = await this.#directory(bucket, path === '' ? prefix : `${fileKey}/`);
+    return state && { state };
+  }
+
   /**
    * A directory: its marker `dirKey` (with the marker's metadata) or, with
    * no marker, any key below it. One listing answers both, since the marker

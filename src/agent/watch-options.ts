@@ -15,7 +15,10 @@ export interface WatcherOptions {
   windowMs?: number;
   maxChanges?: number;
   host?: string;
-  /** How long a delete waits for a create of the same inode (a rename). Default max(1 s, 4 × quietMs). */
+  /**
+   * The longest a delete waits for a create of the same inode (a rename); it waits only while
+   * changes touched before it are still settling. Default max(1 s, 4 × quietMs).
+   */
   renameWindowMs?: number;
   /** Sequence numbers for changes (shared with the agent's other sources). */
   nextSeq?: () => number;

@@ -24,12 +24,18 @@ const REMEMBER_PATHS = 200_000;
 export class FileSystemWatcher {
   readonly #options: Required<WatcherOptions>;
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** When each path waiting in #timers was last touched. */
+  readonly #touchedAt = new Map<string, number>();
   /** Paths whose pending window saw an `add`: reported as `created`. */
   readonly #added = new Set<string>();
   readonly #reported = new Map<string, string>();
   #settled: FileSystemChange[] = [];
-  /** Deletes of known inodes, held a little so the create of a rename (unlink + add) can pair with them. */
-  readonly #held = new Map<string, { change: FileSystemChange; until: number }>();
+  /**
+   * Deletes of known inodes, held so the create of a rename (unlink + add) can pair with them:
+   * only while a path touched before the delete settled is still to settle (inotify delivers both
+   * halves of a rename together), and never past `until` (renameWindowMs).
+   */
+  readonly #held = new Map<string, { change: FileSystemChange; settledAt: number; until: number }>();
   #flushTimer: NodeJS.Timeout | undefined;
   /** Directories chokidar reported gone, waiting for their reported descendants to be touched. */
   #goneDirectories = new Set<string>();
@@ -105,6 +111,7 @@ export class FileSystemWatcher {
   async close(): Promise<void> {
     for (const timer of [...this.#timers.values(), ...this.#unwatched.values()]) clearTimeout(timer);
     this.#timers.clear();
+    this.#touchedAt.clear();
     this.#unwatched.clear();
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     if (this.#goneTimer) clearImmediate(this.#goneTimer);
@@ -116,10 +123,12 @@ export class FileSystemWatcher {
     if (added) this.#added.add(absolutePath);
     const previous = this.#timers.get(absolutePath);
     if (previous) clearTimeout(previous);
+    this.#touchedAt.set(absolutePath, Date.now());
     this.#timers.set(
       absolutePath,
       setTimeout(() => {
         this.#timers.delete(absolutePath);
+        this.#touchedAt.delete(absolutePath);
         this.#busy++;
         void this.#settle(absolutePath).finally(() => this.#busy--);
       }, this.#options.quietMs),
@@ -216,7 +225,8 @@ export class FileSystemWatcher {
       // The inode it had, so a create of the same inode elsewhere reads as a rename.
       const ino = before?.split(':')[0];
       if (ino) {
-        this.#held.set(ino, { change, until: Date.now() + this.#options.renameWindowMs });
+        const now = Date.now();
+        this.#held.set(ino, { change, settledAt: now, until: now + this.#options.renameWindowMs });
         this.#flushTimer ??= setTimeout(() => this.#flush(), this.#options.windowMs);
         return;
       }
@@ -254,6 +264,18 @@ export class FileSystemWatcher {
     });
   }
 
+  /**
+   * Whether the create of a rename could still be on its way to a delete that settled at
+   * `settledAt`: its other half was touched at the same time as the delete (one inotify read
+   * carries both), so it is a path touched no later than that and not settled yet, or a
+   * settle or a rescan of a moved directory still running. Nothing of the kind: report it.
+   */
+  #mayStillPair(settledAt: number): boolean {
+    if (this.#busy > 0) return true;
+    for (const touchedAt of this.#touchedAt.values()) if (touchedAt <= settledAt) return true;
+    return false;
+  }
+
   #remember(path: string, signature: string): void {
     this.#reported.delete(path);
     this.#reported.set(path, signature);
@@ -268,7 +290,7 @@ export class FileSystemWatcher {
     this.#settled = [];
     const now = Date.now();
     for (const [ino, held] of this.#held) {
-      if (held.until > now) continue;
+      if (held.until > now && this.#mayStillPair(held.settledAt)) continue;
       this.#held.delete(ino);
       changes.push(held.change);
     }

@@ -31,8 +31,14 @@ export interface LocalPipeOptions {
   target: PipeTarget;
   /** Most records per batch (the Pipe's BatchSize). */
   batchSize?: number;
-  /** How long a partial batch waits for more records (MaximumBatchingWindowInSeconds). */
+  /** How long a partial batch waits for more records (MaximumBatchingWindowInSeconds) at low rates. */
   windowMs?: number;
+  /**
+   * The longest the window grows to while records arrive faster than one per `windowMs`: then
+   * waiting a little longer fills the batch, and a change pays a share of an execution instead
+   * of a whole one. A lone change after a quiet spell still waits only `windowMs`.
+   */
+  maxWindowMs?: number;
   /** A batch's serialized size stays under this: the Pipe's invocation payload limit. */
   maxBatchBytes?: number;
   /** Batches in flight at once (8: with 2, single-change batches capped sustained auto-export near 17 files/s). */
@@ -81,6 +87,7 @@ export interface PendingMessages {
 export const PIPE_DEFAULTS = {
   batchSize: 10,
   windowMs: 50,
+  maxWindowMs: 250,
   maxBatchBytes: 256 * 1024,
   concurrency: 8,
   visibilityMs: 1000,
@@ -103,6 +110,9 @@ export class LocalPipe {
   /** Every message from send until delivered or dead-lettered. */
   private readonly live = new Map<string, Message>();
   private closed = false;
+  /** When the last new message arrived, and the mean gap between arrivals (an EWMA). */
+  private lastArrival: number | undefined;
+  private arrivalGapMs: number | undefined;
 
   constructor(options: LocalPipeOptions) {
     this.options = withDefaults(PIPE_DEFAULTS, options);
@@ -111,6 +121,7 @@ export class LocalPipe {
   /** Enqueues one EventBridge event as an SQS message; returns its message id. */
   send(event: unknown, tag?: string): string {
     if (this.closed) throw new Error('pipe is closed');
+    this.observeArrival(Date.now());
     const body = JSON.stringify(event);
     const message: Message = {
       messageId: randomUUID(),
@@ -198,6 +209,28 @@ export class LocalPipe {
     };
   }
 
+  private observeArrival(now: number): void {
+    if (this.lastArrival !== undefined) {
+      const gap = now - this.lastArrival;
+      // A quiet spell ends the stream: the next lone change must not wait for a rate that is gone.
+      const streaming = this.arrivalGapMs !== undefined && gap <= 2 * this.options.windowMs;
+      this.arrivalGapMs = streaming ? 0.8 * this.arrivalGapMs! + 0.2 * gap : gap;
+    }
+    this.lastArrival = now;
+  }
+
+  /**
+   * How long a batch of `count` waits for more: `windowMs` while fewer than one record arrives
+   * per two windows; above that, as long as the rest of the batch takes to arrive at the current rate,
+   * added to the window and capped at `maxWindowMs`.
+   */
+  private windowFor(count: number): number {
+    const { windowMs, maxWindowMs, batchSize } = this.options;
+    const gap = this.arrivalGapMs;
+    if (gap === undefined || gap > 2 * windowMs) return windowMs;
+    return Math.max(windowMs, Math.min(maxWindowMs, windowMs + (batchSize - count) * gap));
+  }
+
   /** How many ready messages fit the next batch, and whether the byte cap (not the count) stopped it. */
   private nextBatchSize(): { count: number; capped: boolean } {
     let bytes = 2;
@@ -216,11 +249,12 @@ export class LocalPipe {
     while (!this.closed && this.inFlightBatches < this.options.concurrency && this.ready.length > 0) {
       const { count, capped } = this.nextBatchSize();
       const waitedMs = Date.now() - this.ready[0]!.visibleSince;
-      if (count < this.options.batchSize && !capped && waitedMs < this.options.windowMs) {
+      const windowMs = this.windowFor(count);
+      if (count < this.options.batchSize && !capped && waitedMs < windowMs) {
         this.windowTimer ??= setTimeout(() => {
           this.windowTimer = undefined;
           this.pump();
-        }, this.options.windowMs - waitedMs);
+        }, windowMs - waitedMs);
         return;
       }
       void this.deliver(this.ready.splice(0, count));

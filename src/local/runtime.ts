@@ -78,7 +78,7 @@ const HEALTH_INTERVAL_MS = 2_000;
 
 /**
  * `bucketlink local`: the whole pipeline on one machine. s3rver and dynalite
- * on loopback, s3rver's notifications translated to EventBridge events, a
+ * on loopback, the ledger in SQLite under the state directory, s3rver's notifications translated to EventBridge events, a
  * file watcher posting agent events, in-process rules feeding an SQS-like
  * buffer and Pipe, and the real sync ASL run by aws-local-stepfunctions over
  * the same handlers Lambda runs.
@@ -102,6 +102,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   const ledger = await startLedgerSource(options.ledger ?? { kind: 'embedded' }, {
     ...options.dynamodb,
     directory: join(state, 'dynamodb'),
+    state,
     host,
   });
   if (ledger.server) peers.push(ledger.server);
@@ -120,7 +121,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     workerId: `local/${hostname()}/${state}`,
     host: hostname(),
   };
-  const adapters = createAdapters(config);
+  const adapters = createAdapters(config, { ledger: ledger.embedded });
   const status = new RuntimeStatus();
   const publisher = new CallbackPublisher((conflict) => {
     status.observeConflict(conflict);
@@ -333,6 +334,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
         server.server.closeAllConnections();
       });
       for (const peer of peers.reverse()) await peer.close();
+      ledger.embedded?.close();
       await lock.release();
     },
   };

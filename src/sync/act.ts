@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LedgerWrite } from '../adapters/ports.ts';
 import { conflictPath } from '../core/conflict.ts';
@@ -30,6 +31,8 @@ export interface Synced {
 export interface Sides {
   fs: FsState | undefined;
   s3: S3State | undefined;
+  /** The object's body, when observe already read it (a new object): the import writes it. */
+  body?: Readable;
 }
 
 export async function act(
@@ -37,7 +40,7 @@ export async function act(
   item: WorkItem,
   association: Association,
   side: Side,
-  { fs, s3 }: Sides,
+  { fs, s3, body }: Sides,
   deps: ApplyDeps,
   applyPath: ApplyPath,
 ): Promise<Synced> {
@@ -83,7 +86,7 @@ export async function act(
     case 'export':
       return done(await exportPath(side, item.path, await settle(side, item.path, fs!, now)));
     case 'import':
-      return done(await importPath(side, item.path, s3!, fs));
+      return done(await importPath(side, item.path, s3!, fs, body));
     case 'deleteObject': {
       await deps.deleteBudget?.charge(association, 'deleteObject', async () => {
         const root = await side.tree.stat(side.root, '');

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { EventPublisher, FileTree, Lease, Ledger, LedgerWrite, ObjectStore } from '../adapters/ports.ts';
 import { associationRoot, parseDataRepositoryPath } from '../core/association.ts';
 import { decideAction } from '../core/decide.ts';
@@ -149,14 +150,46 @@ export function sideOf(association: Association, deps: ApplyDeps): Side {
   };
 }
 
-/** Reads both sides of a path and decides against `base`, comparing the bytes when the table asks to. */
+/** What observe found: the decision, both sides, and the object's body when it was read to be imported. */
+export interface Observed {
+  decision: Decision;
+  fs: FsState | undefined;
+  s3: S3State | undefined;
+  /** Set only when the decision is `import`: the caller reads it or destroys it. */
+  body?: Readable;
+}
+
+/**
+ * Reads both sides of a path and decides against `base`, comparing the bytes
+ * when the table asks to. With `fetchNew`, a path with no ledger row and no
+ * file, which the policy would import if S3 has it, is read from S3 by a GET
+ * (`ObjectStore.open`) instead of a HEAD: a new object costs one request, and
+ * an `import` decision comes with the body to write.
+ */
 export async function observe(
   side: Side,
   path: string,
   kindHint: WorkItem['kindHint'],
   base: LedgerEntry | undefined,
   association: Association,
-): Promise<{ decision: Decision; fs: FsState | undefined; s3: S3State | undefined }> {
+  options: { fetchNew?: boolean } = {},
+): Promise<Observed> {
+  const likelyNew =
+    options.fetchNew && !base && kindHint !== 'dir' && path !== '' && association.autoImport.includes('NEW');
+  if (likelyNew) {
+    const [fs, rootMounted] = await Promise.all([
+      side.tree.stat(side.root, path),
+      side.tree.sentinelPresent(side.root),
+    ]);
+    if (!fs) {
+      const opened = await side.store.open(side.location.bucket, side.location.prefix, path);
+      const s3 = opened?.state;
+      const decision = decideAction({ base, fs, s3, policy: association, rootMounted });
+      if (decision.action === 'import' && opened?.body) return { decision, fs, s3, body: opened.body };
+      opened?.body?.destroy();
+      return { decision, fs, s3 };
+    }
+  }
   const [fs, s3, rootMounted] = await Promise.all([
     side.tree.stat(side.root, path),
     side.store.stat(side.location.bucket, side.location.prefix, path, kindHint),
@@ -186,10 +219,18 @@ async function syncPath(
   let base = leaseBase;
   let synced: Synced = { write: undefined, result: {} };
   for (let step = 0; step < MAX_STEPS; step++) {
-    const { decision, fs, s3 } = await observe(side, item.path, item.kindHint, base, association);
-    const acted = await act(decision, item, association, side, { fs, s3 }, deps, (copy) =>
-      applyItem(copy, deps),
-    );
+    const { decision, fs, s3, body } = await observe(side, item.path, item.kindHint, base, association, {
+      fetchNew: true,
+    });
+    let acted: Synced;
+    try {
+      acted = await act(decision, item, association, side, { fs, s3, body }, deps, (copy) =>
+        applyItem(copy, deps),
+      );
+    } finally {
+      // Read by the import, or left unread (a large-file hand-off, a failure): never left open.
+      body?.destroy();
+    }
     if (acted.result.outcome !== 'unchanged' || step === 0) synced = mergeSynced(synced, acted);
     if (decision.reason !== 'kind-changed') return synced;
     // The stale side is gone; decide again from "nothing in common".

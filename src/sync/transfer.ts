@@ -1,4 +1,4 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import type { ExportRead, FileTree, ObjectStore } from '../adapters/ports.ts';
 import { SourceChangedError } from '../core/errors.ts';
@@ -85,12 +85,16 @@ export function snapshotAfterPut(
   };
 }
 
-/** Downloads the object at `s3` to `path`, atomically; `expect` is the file-system state it may replace. */
+/**
+ * Downloads the object at `s3` to `path`, atomically; `expect` is the file-system state it may
+ * replace. `fetched` is the body of the GET that produced `s3`, when there was one: no second GET.
+ */
 export async function importPath(
   side: Side,
   path: string,
   s3: S3State,
   expect: FsState | undefined,
+  fetched?: Readable,
 ): Promise<Transferred> {
   const mtimeNs = s3.meta.mtimeNs ?? (BigInt(Date.parse(s3.lastModified)) * 1_000_000n).toString();
   const meta = { ...s3.meta, mtimeNs, restoreOwner: side.restoreOwner };
@@ -98,7 +102,9 @@ export async function importPath(
     const fs = await side.tree.mkdir(side.root, path, meta);
     return { fs, s3: snapshotOf(s3), bytes: 0 };
   }
-  const { body, state } = await side.store.get(side.location.bucket, s3.key, { ifMatch: s3.etag });
+  const { body, state } = fetched
+    ? { body: fetched, state: s3 }
+    : await side.store.get(side.location.bucket, s3.key, { ifMatch: s3.etag });
   if (state.etag !== s3.etag) {
     body.destroy();
     throw new SourceChangedError(`${s3.key} changed between decision and read`);

@@ -11,11 +11,10 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient, createS3Client } from '../../src/adapters/clients.ts';
-import { DynamoLedger } from '../../src/adapters/ledger.ts';
-import { defaultTableNames } from '../../src/adapters/tables.ts';
+import { createS3Client } from '../../src/adapters/clients.ts';
 import type { LedgerEntry } from '../../src/core/types.ts';
-import { startDynamoServer, startS3Server } from '../../src/local/peers.ts';
+import { openEmbeddedLedger } from '../../src/local/ledger-embedded.ts';
+import { startS3Server } from '../../src/local/peers.ts';
 import { eventually, LocalProcess, tempDirs } from '../support/bucketlink.ts';
 
 /**
@@ -62,21 +61,17 @@ async function kill(local: LocalProcess): Promise<void> {
   await exited;
 }
 
-/** The ledger row for a path, read from the dead runtime's on-disk DynamoDB. */
+/** The ledger row for a path, read from the dead runtime's embedded ledger (SQLite under its state directory). */
 async function ledgerRow(
   state: string,
   associationId: string,
   path: string,
 ): Promise<LedgerEntry | undefined> {
-  const dynamo = await startDynamoServer({ directory: join(state, 'dynamodb') });
+  const ledger = await openEmbeddedLedger(state);
   try {
-    const ledger = new DynamoLedger({
-      client: createDocumentClient({ endpoint: dynamo.endpoint }),
-      tableName: defaultTableNames().ledger,
-    });
     return await ledger.get(associationId, path);
   } finally {
-    await dynamo.close();
+    ledger.close();
   }
 }
 
@@ -131,6 +126,11 @@ describe('SIGKILL in the middle of a large transfer', () => {
     local = await LocalProcess.start(dirs);
     await eventually(async () => (await md5Of(join(dir(), 'import.bin'))) === md5, 120_000);
     await local.settle(60_000);
+    // The completed import is committed to the embedded ledger the reads above looked in.
+    expect(await ledgerRow(dirs.state, associationId, 'import.bin')).toMatchObject({
+      state: 'present',
+      s3: { size: SIZE },
+    });
     const leftovers = (await readdir(dir())).filter((name) => name.startsWith(TEMP_PREFIX));
     // A temp file is never exported, whether or not it is swept.
     const keys = (await local.s3.send(new ListObjectsV2Command({ Bucket: 'big' }))).Contents?.map(

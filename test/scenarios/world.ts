@@ -77,15 +77,15 @@ export class World {
     };
     this.clean = ports('reconciler');
     this.machines = ['worker-a', 'worker-b'].map((owner) => {
-      const apply = applyFunction(ports(owner));
+      const apply = applyFunction(ports(owner), { retryIntervalMs: 1 });
       return new LocalStateMachine({
         definition,
         handlers: {
           PlanFunctionArn: planFunction(stack.planDeps),
           ApplyFunctionArn: async (event: unknown) => {
-            const result = (await apply(event)) as ApplyResult;
-            this.applied.push(result);
-            return result;
+            const output = await apply(event);
+            this.applied.push(...('results' in output ? output.results : [output]));
+            return output;
           },
           SummarizeFunctionArn: summarizeFunction(),
         },

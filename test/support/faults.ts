@@ -87,6 +87,7 @@ export function faultyObjectStore(inner: ObjectStore, plan: FaultPlan): ObjectSt
     head: (bucket, key) => call('HeadObject', () => inner.head(bucket, key)),
     stat: (bucket, prefix, path, kindHint) =>
       call('HeadObject', () => inner.stat(bucket, prefix, path, kindHint)),
+    open: (bucket, prefix, path) => call('GetObject', () => inner.open(bucket, prefix, path)),
     get: (bucket, key, options) => call('GetObject', () => inner.get(bucket, key, options)),
     put: (bucket, key, body, options) => call('PutObject', () => inner.put(bucket, key, body, options)),
     upload: (bucket, key, body) => call('PutObject', () => inner.upload(bucket, key, body)),

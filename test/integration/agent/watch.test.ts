@@ -19,13 +19,14 @@ describe('FileSystemWatcher', () => {
   const changes: FileSystemChange[] = [];
   const events: AgentChangeEvent[] = [];
 
-  async function startWatcher(quietMs: number) {
+  async function startWatcher(quietMs: number, extra: { renameWindowMs?: number } = {}) {
     root = await mkdtemp(join(tmpdir(), 'bucketlink-watch-'));
     changes.length = 0;
     events.length = 0;
     watcher = new FileSystemWatcher({
       root,
       quietMs,
+      ...extra,
       host: 'test-host',
       emit: (event) => {
         events.push(event);
@@ -118,6 +119,30 @@ describe('FileSystemWatcher', () => {
     }
     // The old paths are not reported as deleted on their own: the rename carries them.
     expect(changes.filter((c) => c.op === 'deleted' && c.path.startsWith('/dir1/'))).toEqual([]);
+  });
+
+  it('reports a delete without waiting out the rename window, and still pairs a rename inside it', async () => {
+    // A window far longer than any settle: a delete that waited it out would take 10 s.
+    await startWatcher(100, { renameWindowMs: 10_000 });
+    await writeFile(join(root, 'doomed.txt'), 'bye');
+    await writeFile(join(root, 'before.txt'), 'moved');
+    await eventually(async () => watcher!.pending() === 0 && changes.length >= 2);
+    changes.length = 0;
+
+    const started = Date.now();
+    await rm(join(root, 'doomed.txt'));
+    await eventually(async () => changes.some((c) => c.path === '/doomed.txt' && c.op === 'deleted'), 5_000);
+    const deleteMs = Date.now() - started;
+
+    await rename(join(root, 'before.txt'), join(root, 'after.txt'));
+    await eventually(async () => changes.some((c) => c.path === '/after.txt'), 5_000);
+    expect(changes.find((c) => c.path === '/after.txt')).toMatchObject({
+      op: 'renamed',
+      oldPath: '/before.txt',
+    });
+    expect(changes.filter((c) => c.path === '/before.txt')).toEqual([]);
+    // The quiet window (100 ms) and the grouping window (20 ms), with room for a loaded machine.
+    expect(deleteMs).toBeLessThan(3_000);
   });
 
   it('reports a chmod, and a delete, of a file it already reported', async () => {

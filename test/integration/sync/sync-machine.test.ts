@@ -30,7 +30,7 @@ describe('the sync state machine (statemachines/sync.asl.json) over the real han
       definition,
       handlers: {
         PlanFunctionArn: planFunction(stack.planDeps),
-        ApplyFunctionArn: applyFunction(stack.applyDeps()),
+        ApplyFunctionArn: applyFunction(stack.applyDeps(), { retryIntervalMs: 1 }),
         SummarizeFunctionArn: summarizeFunction(),
       },
       retryIntervalMs: 1,
@@ -103,6 +103,62 @@ describe('the sync state machine (statemachines/sync.asl.json) over the real han
     const output = await machine.run([record, ok]);
 
     expect(output).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+  });
+
+  it('applies a whole batch in one apply invocation, and invokes none for a batch with nothing to apply', async () => {
+    const payloads: unknown[] = [];
+    const apply = applyFunction(stack.applyDeps(), { retryIntervalMs: 1 });
+    const counting = new LocalStateMachine({
+      definition,
+      handlers: {
+        PlanFunctionArn: planFunction(stack.planDeps),
+        ApplyFunctionArn: async (payload) => {
+          payloads.push(payload);
+          return apply(payload);
+        },
+        SummarizeFunctionArn: summarizeFunction(),
+      },
+      retryIntervalMs: 1,
+    });
+    const keys = ['in/batch/a.txt', 'in/batch/b.txt', 'in/batch/c.txt'];
+    for (const key of keys)
+      await stack.s3.send(new PutObjectCommand({ Bucket: 'inbox', Key: key, Body: 'okay' }));
+
+    expect(await counting.run(keys.map((key) => sqsRecord(objectCreated('inbox', key))))).toEqual({
+      batchItemFailures: [],
+    });
+    expect(payloads).toHaveLength(1);
+    expect((payloads[0] as { Items: Array<{ path: string }> }).Items.map((item) => item.path).sort()).toEqual(
+      ['batch/a.txt', 'batch/b.txt', 'batch/c.txt'],
+    );
+    for (const key of keys)
+      expect(await readFile(join(stack.root, 'inbox', key.slice(3)), 'utf8')).toBe('okay');
+
+    expect(await counting.run([sqsRecord(objectCreated('unrelated', 'in/x.txt'))])).toEqual({
+      batchItemFailures: [],
+    });
+    expect(payloads).toHaveLength(1);
+  });
+
+  it('fails every message of the batch, with the reason, when the apply invocation itself fails for good', async () => {
+    const failing = new LocalStateMachine({
+      definition,
+      handlers: {
+        PlanFunctionArn: planFunction(stack.planDeps),
+        ApplyFunctionArn: async () => {
+          throw Object.assign(new Error('the function crashed'), { name: 'Runtime.ExitError' });
+        },
+        SummarizeFunctionArn: summarizeFunction(),
+      },
+      retryIntervalMs: 1,
+    });
+    const records = ['in/f1.txt', 'in/f2.txt'].map((key) => sqsRecord(objectCreated('inbox', key)));
+
+    const output = (await failing.run(records)) as { batchItemFailures: Array<{ itemIdentifier: string }> };
+
+    expect(output.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(
+      records.map((record) => record.messageId).sort(),
+    );
   });
 
   it('treats association ids as opaque: an item for an unknown association fails with a clear code', async () => {

@@ -21,7 +21,7 @@ export async function taskHarness(
     tree?: FileTree;
     /** The object store apply transfers through (faults injected here leave Start and Finish alone). */
     applyStore?: ObjectStore;
-    pathRetry?: ApplyFunctionOptions['pathRetry'];
+    retryIntervalMs?: ApplyFunctionOptions['retryIntervalMs'];
     /** Apply's dependencies (default: the stack's); their ledger is Prepare's too. */
     applyDeps?: ApplyDeps;
   } = {},
@@ -34,7 +34,7 @@ export async function taskHarness(
   const adapters = { ...stack.adapters, tree, ledger: base.ledger };
   const apply = applyFunction(
     { ...base, tree, store: options.applyStore ?? base.store },
-    { pathRetry: { baseMs: 20, ...options.pathRetry } },
+    { retryIntervalMs: options.retryIntervalMs ?? 20 },
   );
   const results: ApplyResult[] = [];
   const runner = await LocalTaskRunner.create({

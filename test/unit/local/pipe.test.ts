@@ -81,6 +81,49 @@ describe('LocalPipe', () => {
     expect(batches.map((b) => b.length)).toEqual([2]);
   });
 
+  it('grows the window while records stream in, so a steady 25 records/s travels in fuller batches', async () => {
+    const steady = async (maxWindowMs: number) => {
+      const { batches, target } = recorder();
+      const pipe = new LocalPipe({ target, windowMs: 50, maxWindowMs, batchSize: 10 });
+      for (let n = 0; n < 40; n++) {
+        pipe.send(event(n));
+        await sleep(40);
+      }
+      await pipe.drain();
+      return batches.map((b) => b.length);
+    };
+
+    const fixed = await steady(50);
+    const grown = await steady(400);
+
+    expect(fixed.reduce((a, b) => a + b)).toBe(40);
+    expect(grown.reduce((a, b) => a + b)).toBe(40);
+    // 40 ms apart, a 50 ms window holds one or two; a grown one holds several.
+    expect(grown.length).toBeLessThan(fixed.length / 2);
+  });
+
+  it('sends a lone record after a quiet spell within the base window, however large the window may grow', async () => {
+    const delivered: number[] = [];
+    const pipe = new LocalPipe({
+      target: async () => {
+        delivered.push(Date.now());
+        return {};
+      },
+      windowMs: 50,
+      maxWindowMs: 5_000,
+    });
+    for (let n = 0; n < 5; n++) pipe.send(event(n));
+    await pipe.drain();
+    await sleep(300);
+
+    const sent = Date.now();
+    pipe.send(event(99));
+    await pipe.drain();
+
+    // The base window and a loaded machine's slack; the grown window would be 500 ms or more.
+    expect(delivered.at(-1)! - sent).toBeLessThan(250);
+  });
+
   it('keeps every batch under the byte cap', async () => {
     const { batches, target } = recorder();
     const pipe = new LocalPipe({ target, batchSize: 10, windowMs: 10, maxBatchBytes: 5000 });
