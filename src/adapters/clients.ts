@@ -42,15 +42,15 @@ export function createS3Client(options: ClientOptions = {}): S3Client {
   return observed(
     's3',
     new S3Client({
-    region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
-    ...connection(options),
-    forcePathStyle: options.forcePathStyle ?? (options.endpoint !== undefined && !options.credentialChain),
-    // On AWS a bucket in another region answers with a redirect, which the client follows.
-    ...(options.endpoint ? {} : { followRegionRedirects: true }),
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    // Never wait forever on a peer that stopped answering: fail, and let Retry handle it.
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+      region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+      ...connection(options),
+      forcePathStyle: options.forcePathStyle ?? (options.endpoint !== undefined && !options.credentialChain),
+      // On AWS a bucket in another region answers with a redirect, which the client follows.
+      ...(options.endpoint ? {} : { followRegionRedirects: true }),
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      // Never wait forever on a peer that stopped answering: fail, and let Retry handle it.
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
     }),
   );
 }

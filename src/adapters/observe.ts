@@ -7,7 +7,7 @@
  */
 
 /** What a target talks to: an AWS service (by IAM prefix) or the EFS mount. */
-export type ObservedService = 's3' | 'dynamodb' | 'states' | 'events' | 'elasticfilesystem';
+export type ObservedService = 's3' | 'dynamodb' | 'states' | 'events' | 'sqs' | 'elasticfilesystem';
 
 export type Observer = <T extends object>(service: ObservedService, target: T) => T;
 

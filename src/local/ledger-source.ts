@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { type ClientOptions, createDocumentClient } from '../adapters/clients.ts';
+import type { SqliteLedger } from '../adapters/ledger-sqlite.ts';
 import { defaultTableNames, ensureTables, type TableNames } from '../adapters/tables.ts';
 import { SyncError } from '../core/errors.ts';
-import type { SqliteLedger } from '../adapters/ledger-sqlite.ts';
 import { openEmbeddedLedger } from './ledger-embedded.ts';
 import { type DynamoServer, startDynamoServer } from './peers.ts';
 import { externalClientOptions } from './s3-source.ts';
@@ -50,7 +50,14 @@ export interface LedgerSource {
 
 export async function startLedgerSource(
   choice: LedgerChoice,
-  options: { directory: string; state: string; host: string; endpoint?: string; region?: string; profile?: string },
+  options: {
+    directory: string;
+    state: string;
+    host: string;
+    endpoint?: string;
+    region?: string;
+    profile?: string;
+  },
 ): Promise<LedgerSource> {
   if (choice.kind === 'embedded') {
     const server = await startDynamoServer({ directory: join(options.directory), host: options.host });

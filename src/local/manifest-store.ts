@@ -21,6 +21,7 @@ export function withLocalBucket(store: ObjectStore, bucket: string, directory: s
     head: (b, key) => (b === bucket ? unsupported('head')() : store.head(b, key)),
     stat: (b, prefix, path, hint) =>
       b === bucket ? unsupported('stat')() : store.stat(b, prefix, path, hint),
+    open: (b, prefix, path) => (b === bucket ? unsupported('open')() : store.open(b, prefix, path)),
     copy: (b, source, key, options) =>
       b === bucket ? unsupported('copy')() : store.copy(b, source, key, options),
     list: (b, prefix) => (b === bucket ? unsupported('list')() : store.list(b, prefix)),
@@ -46,6 +47,13 @@ export function withLocalBucket(store: ObjectStore, bucket: string, directory: s
       await mkdir(dirname(path), { recursive: true });
       const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([body]) : body;
       await pipeline(source, createWriteStream(path));
+      return { etag: '' };
+    },
+    async upload(b, key, body) {
+      if (b !== bucket) return store.upload(b, key, body);
+      const path = file(key);
+      await mkdir(dirname(path), { recursive: true });
+      await pipeline(body, createWriteStream(path));
       return { etag: '' };
     },
     async delete(b, key, options) {

@@ -1,5 +1,5 @@
-import { logger } from '../log.ts';
 import type { ApplyResult, WorkItem } from '../core/types.ts';
+import { logger } from '../log.ts';
 import type { RepositoryTask, TaskFailure } from './model.ts';
 import { writeReport } from './report.ts';
 import { ledgerManifestKey, manifestKey, objectManifestKey } from './start.ts';

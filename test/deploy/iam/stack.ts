@@ -11,7 +11,6 @@ import { LocalStateMachine } from '../../../src/local/stepfunctions.ts';
 import { LocalTaskMachine } from '../../../src/tasks/local-machine.ts';
 import type { Template } from '../template.ts';
 import type { Mount } from './actions.ts';
-import { addNotificationConfiguration } from './notifications-peer.ts';
 import type { Caller } from './prove.ts';
 import { type Recorder, startRecorder } from './recorder.ts';
 import { REGION, TemplateValues } from './template-values.ts';
@@ -64,7 +63,6 @@ export async function startRecordedStack(template: Template): Promise<RecordedSt
   const root = join(state, 'fs');
   await mkdir(root);
   const s3 = await startS3Server({ directory: join(state, 's3'), host: '127.0.0.1', port: 0 });
-  addNotificationConfiguration(s3);
   const dynamo = await startDynamoServer({ directory: join(state, 'dynamodb'), host: '127.0.0.1' });
   const saved = { ...process.env };
   Object.assign(process.env, {

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTask } from '../../../src/tasks/control.ts';
-import { startTask } from '../../../src/tasks/steps.ts';
+import { startTask } from '../../../src/tasks/start.ts';
 import { taskDeps } from '../../../src/wiring.ts';
 import { type Stack, startStack } from '../../support/stack.ts';
 import { MANIFEST_BUCKET, readObject } from './harness.ts';
