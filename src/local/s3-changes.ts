@@ -42,10 +42,9 @@ export function queueClientOptions(queueUrl: string, source: S3Source) {
     throw new S3EndpointError(`--events-queue ${queueUrl} is not a queue URL`);
   }
   const aws = /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname);
-  return {
-    ...source.clientOptions,
-    ...(aws ? { endpoint: undefined, region: aws[1] } : { endpoint: url.origin }),
-  };
+  // An AWS queue URL names its region and takes AWS's endpoint; any other is its own endpoint.
+  const { endpoint: _storeEndpoint, ...shared } = source.clientOptions;
+  return aws ? { ...shared, region: aws[1] } : { ...shared, endpoint: url.origin };
 }
 
 export async function startS3Changes(
