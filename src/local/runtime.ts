@@ -6,11 +6,10 @@ import { join, resolve } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createDocumentClient, createS3Client } from '../adapters/clients.ts';
 import { CallbackPublisher } from '../adapters/eventbridge.ts';
-import type { AssociationStore } from '../adapters/ports.ts';
 import { defaultTableNames, ensureTables } from '../adapters/tables.ts';
 import { FileSystemWatcher } from '../agent/watch.ts';
 import type { Config } from '../config.ts';
-import { checkAssociationHealth, setLifecycle } from '../control/associations.ts';
+import { checkHealth, startInitialSync } from '../control/lifecycle.ts';
 import { parseDataRepositoryPath } from '../core/association.ts';
 import type { SyncEvent } from '../core/events.ts';
 import type { ApplyResult, Association } from '../core/types.ts';
@@ -206,19 +205,12 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     ...controlDeps(config, adapters),
     onChange: () => void refreshBuckets(),
     tasks: taskControl,
-    startInitialSync: async (association) => {
-      if (!association.batchImportMetaDataOnCreate) {
-        await markAvailable(adapters.associations, association.associationId, refreshBuckets);
-        return;
-      }
-      // The first sync is a RECONCILE task (import what the bucket holds, export what the
-      // directory holds), in the background; the association is AVAILABLE when it ends.
-      void reconcile(association)
-        .then(() => markAvailable(adapters.associations, association.associationId, refreshBuckets))
-        .catch((error) =>
-          logger.error('initial sync failed', { associationId: association.associationId, error }),
-        );
-    },
+    startInitialSync: (association) =>
+      startInitialSync(association, {
+        associations: adapters.associations,
+        tasks: taskControl,
+        onChange: () => void refreshBuckets(),
+      }),
   });
   const server = await startControlServer({
     host,
@@ -234,7 +226,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   });
 
   const health = setInterval(() => {
-    checkAssociationHealth({ ...adapters, onChange: () => void refreshBuckets() }).catch((error) =>
+    checkHealth({ ...adapters, tasks: taskControl, onChange: () => void refreshBuckets() }).catch((error) =>
       logger.error('association health check failed', { error }),
     );
   }, HEALTH_INTERVAL_MS);
@@ -266,16 +258,6 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
       for (const peer of peers.reverse()) await peer.close();
     },
   };
-}
-
-async function markAvailable(
-  associations: AssociationStore,
-  associationId: string,
-  refresh: () => Promise<void>,
-) {
-  const current = await associations.get(associationId);
-  if (current?.lifecycle === 'CREATING') await setLifecycle(current, 'AVAILABLE', { associations });
-  await refresh();
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { AssociationStore, FileTree, Ledger, ObjectStore } from '../adapters/ports.ts';
 import type { DynamoTaskStore } from '../adapters/task-store.ts';
+import { settleCreation } from '../control/lifecycle.ts';
 import { associationRoot, parseDataRepositoryPath } from '../core/association.ts';
 import { AssociationNotFoundError, BucketNotFoundError, errorCode, SyncError } from '../core/errors.ts';
 import { keyToPath } from '../core/mapping.ts';
@@ -287,6 +288,7 @@ export async function finishTask(
     });
   }
   const task = await mustGetTask(taskId, deps);
+  await settleCreation(task, deps);
   await writeReport(deps.store, task, deps.tasks.failures(taskId));
   await deps.store.delete(deps.manifestBucket, manifestKey(taskId)).catch(() => undefined);
   return task;
