@@ -95,14 +95,14 @@ function batchSize(text) {
  * `cron(…)` with six fields. Checked here so a typo fails `serverless
  * package`, not the deployment.
  */
-function scheduleExpression(text) {
+function scheduleExpression(text, name = 'reconcileSchedule') {
   const value = String(text).trim();
   const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(value);
   if (rate && Number(rate[1]) >= 1) return value;
   const cron = /^cron\((.+)\)$/.exec(value);
   if (cron && cron[1].trim().split(/\s+/).length === 6) return value;
   throw new Error(
-    `deploy parameter \`reconcileSchedule\` must be rate(N minutes|hours|days) or cron(six fields), got "${value}"`,
+    `deploy parameter \`${name}\` must be rate(N minutes|hours|days) or cron(six fields), got "${value}"`,
   );
 }
 
@@ -201,5 +201,6 @@ module.exports = {
     oldestMessageAlarmSeconds: integer('oldestMessageAlarmSeconds', 1, 1209600),
     logRetentionDays: integer('logRetentionDays', 1, 3653),
     reconcileSchedule: async (ctx) => scheduleExpression(await param('reconcileSchedule')(ctx)),
+    healthSchedule: async (ctx) => scheduleExpression(await param('healthSchedule')(ctx), 'healthSchedule'),
   },
 };

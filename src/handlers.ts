@@ -3,7 +3,9 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { z } from 'zod';
+import type { ObjectStore } from './adapters/ports.ts';
 import { type ControlDeps, controlRequest, handleControl } from './control/associations.ts';
+import { checkHealth } from './control/lifecycle.ts';
 import { BadRequestError, errorCode, MalformedEventError } from './core/errors.ts';
 import { pipeBatch } from './core/events.ts';
 import type { ApplyResult, WorkItem } from './core/types.ts';
@@ -198,12 +200,20 @@ export function reportFunction(deps: TaskDeps) {
   return async (event: unknown) => runReportStep(parse(reportEvent, event), deps);
 }
 
-const scheduleEvent = z.object({ type: z.literal('RECONCILE') });
+const scheduleEvent = z.object({ type: z.enum(['RECONCILE', 'HEALTH']) });
 
-/** EventBridge Scheduler's sweep: a RECONCILE task of every available association. */
-export function scheduleFunction(deps: TaskControlDeps) {
+/**
+ * EventBridge Scheduler: `RECONCILE`, a RECONCILE task of every available
+ * association; `HEALTH`, the association health check (a recovered one is
+ * reconciled at once; src/control/lifecycle.ts).
+ */
+export function scheduleFunction(deps: TaskControlDeps & { store: ObjectStore }) {
   return async (event: unknown) => {
-    parse(scheduleEvent, event);
+    if (parse(scheduleEvent, event).type === 'HEALTH') {
+      const changed = await checkHealth({ associations: deps.associations, store: deps.store, tasks: deps });
+      logger.info('association health', { changed: changed.map((a) => [a.associationId, a.lifecycle]) });
+      return { changed: changed.map((a) => ({ associationId: a.associationId, lifecycle: a.lifecycle })) };
+    }
     const outcome = await reconcileAvailable(deps);
     for (const failed of outcome.failed) logger.warn('scheduled reconcile not started', failed);
     logger.info('scheduled reconcile', {

@@ -18,6 +18,7 @@ import { S3RangeStore } from './adapters/s3-ranges.ts';
 import { DynamoTaskStore } from './adapters/task-store.ts';
 import type { Config } from './config.ts';
 import type { ControlDeps } from './control/associations.ts';
+import { startInitialSync } from './control/lifecycle.ts';
 import type { ApplyDeps } from './sync/apply.ts';
 import { DeleteBudget } from './sync/delete-budget.ts';
 import type { LargeDeps } from './sync/large.ts';
@@ -152,11 +153,14 @@ function taskControl(adapters: Adapters, env: NodeJS.ProcessEnv): ControlDeps['t
 }
 
 /** The scheduled sweep's task API (functions/schedule.ts); the machine's ARN is required there. */
-export function taskControlDeps(adapters: Adapters, env = process.env): TaskControlDeps {
+export function taskControlDeps(
+  adapters: Adapters,
+  env = process.env,
+): TaskControlDeps & { store: ObjectStore } {
   const tasks = taskControl(adapters, env);
   if (!tasks)
     throw new Error('BUCKETLINK_TASK_MACHINE_ARN is not set: the schedule has no task machine to start');
-  return tasks;
+  return { ...tasks, store: adapters.store };
 }
 
 export function controlDeps(config: Config, adapters: Adapters, env = process.env): ControlDeps {
@@ -164,7 +168,13 @@ export function controlDeps(config: Config, adapters: Adapters, env = process.en
   const tasks = taskControl(adapters, env);
   return {
     ...(notifications ? { notifications } : {}),
-    ...(tasks ? { tasks } : {}),
+    // With a task machine, creation runs its import as a task (src/control/lifecycle.ts).
+    ...(tasks
+      ? {
+          tasks,
+          startInitialSync: (a) => startInitialSync(a, { associations: adapters.associations, tasks }),
+        }
+      : {}),
     associations: adapters.associations,
     store: adapters.store,
     tree: adapters.tree,

@@ -9,7 +9,7 @@ import { CallbackPublisher } from '../adapters/eventbridge.ts';
 import type { AssociationStore } from '../adapters/ports.ts';
 import { FileSystemWatcher } from '../agent/watch.ts';
 import type { Config } from '../config.ts';
-import { checkAssociationHealth, setLifecycle } from '../control/associations.ts';
+import { checkHealth, startInitialSync } from '../control/lifecycle.ts';
 import { parseDataRepositoryPath } from '../core/association.ts';
 import type { PipeRecord, SyncEvent } from '../core/events.ts';
 import type { ApplyResult, Association } from '../core/types.ts';
@@ -254,19 +254,12 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     ...controlDeps(config, adapters),
     onChange: () => void refreshBuckets(),
     tasks: taskControl,
-    startInitialSync: async (association) => {
-      if (!association.batchImportMetaDataOnCreate) {
-        await markAvailable(adapters.associations, association.associationId, refreshBuckets);
-        return;
-      }
-      // The first sync is a RECONCILE task (import what the bucket holds, export what the
-      // directory holds), in the background; the association is AVAILABLE when it ends.
-      void reconcile(association)
-        .then(() => markAvailable(adapters.associations, association.associationId, refreshBuckets))
-        .catch((error) =>
-          logger.error('initial sync failed', { associationId: association.associationId, error }),
-        );
-    },
+    startInitialSync: (association) =>
+      startInitialSync(association, {
+        associations: adapters.associations,
+        tasks: taskControl,
+        onChange: () => void refreshBuckets(),
+      }),
   });
   const pathsInSync = new PathCounter(adapters.ledger);
   const controlToken = newToken();
@@ -301,7 +294,7 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
   const health = setInterval(() => {
     // Another host on the same ledger may have created or deleted an association.
     void refreshBuckets().catch(() => undefined);
-    checkAssociationHealth({ ...adapters, onChange: () => void refreshBuckets() }).catch((error) =>
+    checkHealth({ ...adapters, tasks: taskControl, onChange: () => void refreshBuckets() }).catch((error) =>
       logger.error('association health check failed', { error }),
     );
   }, HEALTH_INTERVAL_MS);
@@ -338,16 +331,6 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
       await lock.release();
     },
   };
-}
-
-async function markAvailable(
-  associations: AssociationStore,
-  associationId: string,
-  refresh: () => Promise<void>,
-) {
-  const current = await associations.get(associationId);
-  if (current?.lifecycle === 'CREATING') await setLifecycle(current, 'AVAILABLE', { associations });
-  await refresh();
 }
 
 /**

@@ -1,3 +1,4 @@
+import { settleCreation } from '../control/lifecycle.ts';
 import type { ApplyResult, WorkItem } from '../core/types.ts';
 import { logger } from '../log.ts';
 import type { RepositoryTask, TaskFailure } from './model.ts';
@@ -87,6 +88,7 @@ export async function finishTask(
     });
   }
   const task = await mustGetTask(taskId, deps);
+  await settleCreation(task, deps);
   if (task.lifecycle === 'FAILED') {
     // A failed task is the user's to act on: say which and why where they look first.
     logger.error('repository task FAILED', {

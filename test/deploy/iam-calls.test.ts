@@ -1,7 +1,12 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: Lambda results and template JSON are untyped.
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../src/adapters/clients.ts';
@@ -111,6 +116,27 @@ async function exercise(template: Template): Promise<RecordedStack> {
   stack.failNextStart(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
   await stack.invoke('ScheduleLambdaFunction', { type: 'RECONCILE' });
   await stack.settle();
+  // The creation-time import of a second association (a task; Finish settles the association),
+  // and the health check: its bucket gone (MISCONFIGURED), then back (AVAILABLE, reconciled at once).
+  await stack.admin.send(new CreateBucketCommand({ Bucket: 'data-iam2' }));
+  await stack.admin.send(new PutObjectCommand({ Bucket: 'data-iam2', Key: 'pre.txt', Body: 'p' }));
+  const second = await control({
+    action: 'createAssociation',
+    fileSystemPath: '/data2',
+    dataRepositoryPath: 's3://data-iam2/',
+  });
+  await stack.settle();
+  await stack.admin.send(new DeleteObjectCommand({ Bucket: 'data-iam2', Key: 'pre.txt' }));
+  await stack.admin.send(new DeleteBucketCommand({ Bucket: 'data-iam2' }));
+  await stack.invoke('ScheduleLambdaFunction', { type: 'HEALTH' });
+  await stack.admin.send(new CreateBucketCommand({ Bucket: 'data-iam2' }));
+  await stack.invoke('ScheduleLambdaFunction', { type: 'HEALTH' });
+  await stack.settle();
+  await control({
+    action: 'deleteAssociation',
+    associationId: second.association.associationId,
+    deleteDataInFileSystem: false,
+  });
   // A paused association, resumed; changed; deleted.
   const documents = createDocumentClient({ endpoint: stack.dynamodbEndpoint });
   const table = stack.values.name('AssociationsTable');
@@ -159,7 +185,7 @@ describe.skipIf(!templatePresent)("every recorded call is allowed by its caller'
   it('records the calls of every function and machine', () => {
     const callers = new Set(stack.recorder.calls.map((c) => c.caller));
     for (const id of Object.keys(stack.callers()))
-      if (!['SyncPipe', 'ReconcileSchedule', 'SummarizeLambdaFunction'].includes(id))
+      if (!['SyncPipe', 'ReconcileSchedule', 'HealthSchedule', 'SummarizeLambdaFunction'].includes(id))
         expect([...callers], id).toContain(id);
   });
 

@@ -268,7 +268,7 @@ describe('association lifecycle', () => {
     expect(await objects()).toBe(60);
   }, 120_000);
 
-  it('marks an association MISCONFIGURED when its bucket is deleted, and AVAILABLE when it is back', async () => {
+  it('marks an association MISCONFIGURED when its bucket is deleted, and AVAILABLE and reconciled at once when it is back', async () => {
     await local.createBucket('vanishing');
     const id = await local.associate('/vanishing', 's3://vanishing/');
 
@@ -278,9 +278,18 @@ describe('association lifecycle', () => {
       return association.lifecycle === 'MISCONFIGURED' ? association : undefined;
     });
     expect(misconfigured.failureDetails?.message).toMatch(/vanishing/);
+    // Written while the bucket is gone: its events fail; the reconcile after the recovery exports it.
+    await writeFile(join(local.root, 'vanishing', 'meanwhile.txt'), 'meanwhile');
 
     await local.createBucket('vanishing');
     await eventually(async () => (await lifecycleOf(id)).lifecycle === 'AVAILABLE');
     expect((await lifecycleOf(id)).failureDetails).toBeUndefined();
+    const keys = async () =>
+      ((await local.s3.send(new ListObjectsV2Command({ Bucket: 'vanishing' }))).Contents ?? []).map(
+        (o) => o.Key,
+      );
+    expect(
+      await eventually(async () => ((await keys()).includes('meanwhile.txt') ? true : undefined), 20_000),
+    ).toBe(true);
   }, 60_000);
 });

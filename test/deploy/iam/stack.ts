@@ -196,9 +196,9 @@ export async function startRecordedStack(template: Template): Promise<RecordedSt
       for (const id of STATE_MACHINES)
         callers[id] = { roleId: values.roleId(resources[id]!.Properties.RoleArn) };
       callers.SyncPipe = { roleId: values.roleId(resources.SyncPipe!.Properties.RoleArn) };
-      callers.ReconcileSchedule = {
-        roleId: values.roleId(resources.ReconcileSchedule!.Properties.Target.RoleArn),
-      };
+      for (const [id, r] of Object.entries(resources))
+        if (r.Type === 'AWS::Scheduler::Schedule')
+          callers[id] = { roleId: values.roleId(r.Properties.Target.RoleArn) };
       return callers;
     },
     failNextStart(error: Error) {
