@@ -69,12 +69,15 @@ const EXPECTED_ACTIONS: Record<string, Record<string, string[]>> = {
     'elasticfilesystem:ClientMount': ACCESS_POINT,
     'elasticfilesystem:ClientWrite': ACCESS_POINT,
   },
-  // list: Start (task → EXECUTING, total; HeadBucket + counting listing; walk → manifest upload) and
-  // Prepare (task lifecycle, association, stat on the mount). Reads the file system only.
+  // list: Start (task → EXECUTING, total; HeadBucket; walk, listing and ledger rows → manifest uploads) and
+  // Prepare (task lifecycle, association, rows and HEADs for the precheck, stat on the mount). Reads the file system only.
   ListLambdaFunction: {
     'dynamodb:GetItem': ['AssociationsTable', 'TasksTable'],
     'dynamodb:UpdateItem': ['TasksTable'],
+    'dynamodb:BatchGetItem': LEDGER,
+    'dynamodb:Query': LEDGER,
     's3:ListBucket': BUCKETS,
+    's3:GetObject': OBJECTS,
     's3:PutObject': MANIFESTS,
     's3:AbortMultipartUpload': MANIFESTS,
     'elasticfilesystem:ClientMount': ACCESS_POINT,
@@ -208,9 +211,8 @@ describe.skipIf(!templatePresent)('packaged template: one least-privilege role p
       'states:StartExecution': [TASK_MACHINE_ARN],
       'states:DescribeExecution': [TASK_EXECUTIONS],
       'states:StopExecution': [TASK_EXECUTIONS],
-      // ItemReaders: the walk manifest (s3:getObject) and the association buckets (s3:listObjectsV2).
+      // ItemReaders: the manifests Start wrote (s3:getObject); none lists a bucket itself.
       's3:GetObject': MANIFESTS,
-      's3:ListBucket': BUCKETS,
     });
     // The spelled-out ARN is the machine's own name (a Ref would be circular).
     expect(template.Resources.RepositoryTaskStateMachine!.Properties.StateMachineName).toBe(
