@@ -17,7 +17,7 @@ import { batchMetrics, failureReason, sentTimes, summarizeBatch } from './sync/s
 import type { TaskControlDeps } from './tasks/control.ts';
 import { listEvent, reportEvent, runListStep, runReportStep } from './tasks/events.ts';
 import { TASK_TYPES, taskPolicy } from './tasks/model.ts';
-import { type PathRetryOptions, withPathRetries } from './tasks/retry.ts';
+import { withPathRetries } from './tasks/retry.ts';
 import { reconcileAvailable } from './tasks/schedule.ts';
 import type { TaskDeps } from './tasks/steps.ts';
 
@@ -76,8 +76,11 @@ export function planFunction(deps: PlanDeps) {
 const BATCH_CONCURRENCY = 8;
 
 export interface ApplyFunctionOptions {
-  /** A repository task's batch retries a path that failed with a retryable error (src/tasks/retry.ts). */
-  pathRetry?: Partial<PathRetryOptions>;
+  /**
+   * A repository task's batch retries a path that failed with a retryable
+   * error (src/tasks/retry.ts); this is the first backoff (tests shorten it).
+   */
+  retryIntervalMs?: number;
 }
 
 export function applyFunction(deps: ApplyDeps, options: ApplyFunctionOptions = {}) {
@@ -127,7 +130,7 @@ export function applyFunction(deps: ApplyDeps, options: ApplyFunctionOptions = {
         // Inside a task, a transient failure is tried again before it counts; events have SQS for that.
         const run = () => one(item, batchDeps);
         const attempt = task.success
-          ? withPathRetries(run, options.pathRetry, (error, tried) =>
+          ? withPathRetries(run, { baseMs: options.retryIntervalMs }, (error, tried) =>
               logger.debug('retrying path', {
                 associationId: item.associationId,
                 path: item.path,
