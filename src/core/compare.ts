@@ -136,15 +136,14 @@ export function toFsSnapshot(fs: FsState): FsSnapshot {
   return { size: fs.size, mtimeNs: fs.mtimeNs, ctimeNs: fs.ctimeNs, ino: fs.ino, mode: fs.mode };
 }
 
-/** The part of an object's HEAD the ledger keeps, with the sequencer of the event that led to it. */
-export function toS3Snapshot(s3: S3State, sequencer?: string): S3Snapshot {
+/** The part of an object's HEAD the ledger keeps. */
+export function toS3Snapshot(s3: S3State): S3Snapshot {
   return {
     etag: s3.etag,
-    ...(s3.versionId !== undefined ? { versionId: s3.versionId } : {}),
+    ...(s3.versionId ? { versionId: s3.versionId } : {}),
     lastModified: s3.lastModified,
     size: s3.size,
     metaHash: s3.metaHash,
-    ...(sequencer !== undefined ? { sequencer } : {}),
   };
 }
 

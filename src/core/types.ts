@@ -100,7 +100,6 @@ export interface S3Snapshot {
   lastModified: string;
   size: number;
   metaHash: string;
-  sequencer?: string;
 }
 
 /** One ledger row: the state both sides had when they were last known equal (the merge base). */

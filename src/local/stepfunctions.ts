@@ -103,16 +103,6 @@ function functionKey(name: string, state: StateDefinition): string | undefined {
   return PLACEHOLDER.exec(literal)?.[1] ?? literal;
 }
 
-/** The Lambda placeholders a definition's Task states name, i.e. the handlers it needs. */
-export function functionPlaceholders(definition: object): string[] {
-  const keys = new Set<string>();
-  for (const [name, state] of allStates(statesOf(definition))) {
-    const key = state.Type === 'Task' ? functionKey(name, state) : undefined;
-    if (key) keys.add(key);
-  }
-  return [...keys].sort();
-}
-
 /** What the handler would see and return over the wire: JSON, nothing shared. */
 function overTheWire(value: unknown): unknown {
   return value === undefined ? null : JSON.parse(JSON.stringify(value));

@@ -3,13 +3,13 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LedgerWrite } from '../adapters/ports.ts';
 import { conflictPath } from '../core/conflict.ts';
-import { isRacy, toFsSnapshot } from '../core/decide.ts';
+import { isRacy, toFsSnapshot, toS3Snapshot } from '../core/decide.ts';
 import { SyncError } from '../core/errors.ts';
 import { pathToKey } from '../core/mapping.ts';
 import type { ApplyResult, Association, Decision, FsState, S3State, WorkItem } from '../core/types.ts';
 import type { ApplyDeps } from './apply.ts';
 import { handOffFor, type LargeTransferRequest } from './large-plan.ts';
-import { exportPath, importPath, type Side, snapshotOf, type Transferred } from './transfer.ts';
+import { exportPath, importPath, type Side, type Transferred } from './transfer.ts';
 
 /**
  * What one decision does, under the lease `apply` holds: the transfer or
@@ -77,7 +77,7 @@ export async function act(
           kind: settled.kind,
           state: 'present',
           fs: toFsSnapshot(settled),
-          s3: snapshotOf(s3!),
+          s3: toS3Snapshot(s3!),
           syncedAtMs: now(),
         },
         result: { action: 'record', outcome: 'unchanged', reason: decision.reason },

@@ -9,7 +9,7 @@ import {
 } from '../adapters/fs-ranges.ts';
 import type { Lease, LedgerWrite } from '../adapters/ports.ts';
 import type { S3RangeStore } from '../adapters/s3-ranges.ts';
-import { isRacy, toFsSnapshot } from '../core/decide.ts';
+import { isRacy, toFsSnapshot, toS3Snapshot } from '../core/decide.ts';
 import { LedgerConflictError, SourceChangedError, SyncError } from '../core/errors.ts';
 import { pathToKey } from '../core/mapping.ts';
 import { encodePosixMeta } from '../core/metadata.ts';
@@ -17,7 +17,7 @@ import type { ApplyResult, Association, FsState, S3State } from '../core/types.t
 import { logger } from '../log.ts';
 import { type ApplyDeps, applyItem, isActive, observe, sideOf } from './apply.ts';
 import { type ByteRange, type LargeTransferRequest, partSizeFor, planRanges } from './large-plan.ts';
-import { type Side, snapshotAfterPut, snapshotOf } from './transfer.ts';
+import { type Side, snapshotAfterPut } from './transfer.ts';
 
 /**
  * The steps of statemachines/large-transfer.asl.json (a STANDARD execution):
@@ -203,7 +203,7 @@ export async function commitLarge(
       kind: 'file',
       state: 'present',
       fs: toFsSnapshot(landed),
-      s3: snapshotOf(s3),
+      s3: toS3Snapshot(s3),
       syncedAtMs: now(),
     };
   }

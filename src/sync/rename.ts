@@ -1,9 +1,9 @@
 import type { Lease } from '../adapters/ports.ts';
-import { toFsSnapshot } from '../core/decide.ts';
+import { toFsSnapshot, toS3Snapshot } from '../core/decide.ts';
 import { pathToKey } from '../core/mapping.ts';
 import type { ApplyResult, LedgerEntry, WorkItem } from '../core/types.ts';
 import type { ApplyDeps } from './apply.ts';
-import { type Side, snapshotOf } from './transfer.ts';
+import type { Side } from './transfer.ts';
 
 type RenamedItem = WorkItem & { renamedFrom: string };
 
@@ -124,7 +124,7 @@ async function move(
       kind: 'file' as const,
       state: 'present' as const,
       fs: toFsSnapshot(fsNew),
-      s3: snapshotOf(copied),
+      s3: toS3Snapshot(copied),
       syncedAtMs: (deps.now ?? Date.now)(),
     },
   };

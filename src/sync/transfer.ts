@@ -1,6 +1,7 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import type { ExportRead, FileTree, ObjectStore } from '../adapters/ports.ts';
+import { toS3Snapshot } from '../core/compare.ts';
 import { SourceChangedError } from '../core/errors.ts';
 import { pathToKey } from '../core/mapping.ts';
 import { encodePosixMeta, metaHash } from '../core/metadata.ts';
@@ -100,7 +101,7 @@ export async function importPath(
   const meta = { ...s3.meta, mtimeNs, restoreOwner: side.restoreOwner };
   if (s3.kind === 'dir') {
     const fs = await side.tree.mkdir(side.root, path, meta);
-    return { fs, s3: snapshotOf(s3), bytes: 0 };
+    return { fs, s3: toS3Snapshot(s3), bytes: 0 };
   }
   const { body, state } = fetched
     ? { body: fetched, state: s3 }
@@ -112,20 +113,10 @@ export async function importPath(
   if (s3.kind === 'symlink') {
     const target = await text(body);
     const fs = await side.tree.symlink(side.root, path, target, expect);
-    return { fs, s3: snapshotOf(state), bytes: state.size };
+    return { fs, s3: toS3Snapshot(state), bytes: state.size };
   }
   const fs = await side.tree.writeFile(side.root, path, body, meta, expect);
-  return { fs, s3: snapshotOf(state), bytes: state.size };
-}
-
-export function snapshotOf(s3: S3State): S3Snapshot {
-  return {
-    etag: s3.etag,
-    ...(s3.versionId ? { versionId: s3.versionId } : {}),
-    lastModified: s3.lastModified,
-    size: s3.size,
-    metaHash: s3.metaHash,
-  };
+  return { fs, s3: toS3Snapshot(state), bytes: state.size };
 }
 
 /** Whether the file's bytes equal the object's, by MD5 against a single-part ETag. */

@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DeleteBucketCommand,
@@ -165,6 +165,65 @@ describe('repository tasks through bucketlink local', () => {
     },
     allow(IMPORT_OBJECTS),
   );
+
+  it('moves data with an export task when auto-export is off, takes FSx paths, and refuses one outside', async () => {
+    await local.createBucket('manual');
+    const id = await local.associate(
+      '/manual',
+      's3://manual/',
+      '--auto-export',
+      '',
+      '--no-batch-import-meta-data-on-create',
+    );
+    const dir = join(local.root, 'manual');
+    await mkdir(join(dir, 'docs'), { recursive: true });
+    await mkdir(join(dir, 'other'), { recursive: true });
+    for (const name of ['docs/a.txt', 'docs/b.txt', 'other/c.txt']) await writeFile(join(dir, name), name);
+    await local.settle();
+    const keys = async () =>
+      ((await local.s3.send(new ListObjectsV2Command({ Bucket: 'manual' }))).Contents ?? [])
+        .map((o) => o.Key!)
+        .sort();
+    expect(await keys()).toEqual([]);
+
+    const outside = await local.cli(
+      'tasks',
+      'create',
+      '--type',
+      'EXPORT_TO_REPOSITORY',
+      '--association',
+      id,
+      '--paths',
+      '../etc',
+    );
+    expect(outside.code).not.toBe(0);
+    expect(outside.stderr).toMatch(
+      /^bucketlink: BadRequest: path "\.\.\/etc" is outside the association at \/manual[^\n]*\n$/,
+    );
+
+    const created = await local.cli(
+      'tasks',
+      'create',
+      '--type',
+      'EXPORT_TO_REPOSITORY',
+      '--association',
+      id,
+      '--paths',
+      '/manual/docs',
+      '--wait',
+    );
+
+    expect(created.code, created.stderr).toBe(0);
+    const task = JSON.parse(created.stdout).task as Task;
+    expect(task.lifecycle).toBe('SUCCEEDED');
+    expect(task.status).toMatchObject({ totalCount: 3, succeededCount: 3, failedCount: 0 });
+    expect(await keys()).toEqual(['docs/a.txt', 'docs/b.txt']);
+    // Progress, one JSON line per poll off a TTY: never more done than the total.
+    for (const line of created.stderr.trim().split('\n')) {
+      const status = JSON.parse(line) as Task['status'];
+      expect(status.succeededCount + status.failedCount).toBeLessThanOrEqual(status.totalCount);
+    }
+  }, 120_000);
 });
 
 describe('memory of an import does not grow with the object count', () => {

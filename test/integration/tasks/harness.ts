@@ -1,7 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { FileTree, ObjectStore } from '../../../src/adapters/ports.ts';
 import type { ApplyResult } from '../../../src/core/types.ts';
-import { type ApplyFunctionOptions, applyFunction } from '../../../src/handlers.ts';
+import { applyFunction } from '../../../src/handlers.ts';
 import type { ApplyDeps } from '../../../src/sync/apply.ts';
 import { createTask, describeTasks } from '../../../src/tasks/control.ts';
 import { LocalTaskRunner } from '../../../src/tasks/local-runner.ts';
@@ -21,7 +21,7 @@ export async function taskHarness(
     tree?: FileTree;
     /** The object store apply transfers through (faults injected here leave Start and Finish alone). */
     applyStore?: ObjectStore;
-    retryIntervalMs?: ApplyFunctionOptions['retryIntervalMs'];
+    retryIntervalMs?: number;
     /** Apply's dependencies (default: the stack's); their ledger is Prepare's too. */
     applyDeps?: ApplyDeps;
   } = {},

@@ -177,10 +177,7 @@ describe('snapshots', () => {
     });
   });
 
-  it('keeps the versionId and the sequencer when there are some', () => {
-    expect(toS3Snapshot({ ...object, versionId: 'v1' }, '0055AED6DCD90281E5')).toMatchObject({
-      versionId: 'v1',
-      sequencer: '0055AED6DCD90281E5',
-    });
+  it('keeps the versionId when there is one', () => {
+    expect(toS3Snapshot({ ...object, versionId: 'v1' })).toMatchObject({ versionId: 'v1' });
   });
 });
