@@ -48,7 +48,10 @@ export function createAdapters(config: Config): Adapters {
     tableName: config.tables.associations,
   });
   return {
-    store: new S3ObjectStore({ client: createS3Client(s3ClientOptions(config)) }),
+    store: new S3ObjectStore({
+      client: createS3Client(s3ClientOptions(config)),
+      conditionalWrites: config.conditionalWrites ?? (config.s3Endpoint ? 'off' : 'probe'),
+    }),
     tree: new LocalFileTree({ restoreOwner: config.restoreOwner }),
     ledger,
     associations,

@@ -106,6 +106,8 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     busName: 'bucketlink',
     s3Endpoint: s3.endpoint,
     s3Client: s3.clientOptions,
+    // s3rver ignores conditional headers; an external store is probed once per bucket.
+    conditionalWrites: s3.kind === 'embedded' ? 'off' : 'probe',
     dynamodbEndpoint: ledger.clientOptions.endpoint,
     dynamodbClient: ledger.clientOptions,
     restoreOwner: process.getuid?.() === 0,
