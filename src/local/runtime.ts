@@ -7,7 +7,6 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../adapters/clients.ts';
 import { CallbackPublisher } from '../adapters/eventbridge.ts';
 import type { AssociationStore } from '../adapters/ports.ts';
-import { FileSystemWatcher } from '../agent/watch.ts';
 import type { Config } from '../config.ts';
 import { checkAssociationHealth, setLifecycle } from '../control/associations.ts';
 import { parseDataRepositoryPath } from '../core/association.ts';
@@ -22,6 +21,7 @@ import { createTask } from '../tasks/control.ts';
 import { LocalTaskRunner } from '../tasks/local-runner.ts';
 import { applyDeps, controlDeps, createAdapters, planDeps, taskDeps } from '../wiring.ts';
 import { startControlServer } from './control-server.ts';
+import { type LustreSource, startFsChanges } from './fs-changes.ts';
 import { startLocalLargeTransfers } from './large-transfers.ts';
 import { type LedgerChoice, startLedgerSource } from './ledger-source.ts';
 import { withLocalBucket } from './manifest-store.ts';
@@ -45,6 +45,8 @@ export interface LocalOptions {
   largeFileBytes?: number;
   /** An external S3 store instead of the embedded s3rver (src/local/s3-source.ts). */
   s3?: Pick<S3SourceOptions, 'endpoint' | 'region' | 'profile' | 'pathStyle'>;
+  /** Read this Lustre MDT's changelog instead of watching the root (src/local/fs-changes.ts). */
+  lustre?: LustreSource;
   /** Where the ledger, associations and tasks live (src/local/ledger-source.ts). */
   ledger?: LedgerChoice;
   /** DynamoDB for `ledger: dynamodb`: an endpoint (a test peer) or AWS, with region and profile. */
@@ -201,8 +203,12 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     for (const peer of peers.reverse()) await peer.close();
     throw error;
   });
-  const watcher = new FileSystemWatcher({ root, emit: putEvent, quietMs: options.quietMs });
-  await watcher.start();
+  const watcher = await startFsChanges({
+    root,
+    emit: putEvent,
+    quietMs: options.quietMs,
+    lustre: options.lustre,
+  });
 
   // Repository tasks run the repository-task ASL here, over the same apply handler.
   const tasks = taskDeps(config, adapters, MANIFEST_BUCKET);
