@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,13 @@ import { promisify } from 'node:util';
  */
 
 const run = promisify(execFile);
-const MOTO = '/work/shared/peers/moto';
+/** The moto peer's scripts: $BUCKETLINK_MOTO_DIR, else ../shared/peers/moto beside the checkout (as .ci/run), else /work/shared. */
+const MOTO =
+  process.env.BUCKETLINK_MOTO_DIR ??
+  [new URL('../../../shared/peers/moto', import.meta.url).pathname, '/work/shared/peers/moto'].find((dir) =>
+    existsSync(`${dir}/install.sh`),
+  ) ??
+  '/work/shared/peers/moto';
 
 export interface ExternalPeer {
   endpoint: string;
