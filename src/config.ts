@@ -25,6 +25,8 @@ export interface Config {
   s3Endpoint?: string;
   /** How to reach S3 when it is not a loopback peer (`bucketlink local --s3-endpoint`); wins over s3Endpoint. */
   s3Client?: ClientOptions;
+  /** Conditional PUTs: `probe` each bucket's store once; default `off` for a loopback s3Endpoint, else `probe`. */
+  conditionalWrites?: 'probe' | 'off';
   dynamodbEndpoint?: string;
   /** How to reach DynamoDB when it is not a loopback peer (`bucketlink local --ledger dynamodb:…`). */
   dynamodbClient?: ClientOptions;

@@ -52,7 +52,10 @@ export function createAdapters(config: Config, given: { ledger?: Ledger } = {}):
     tableName: config.tables.associations,
   });
   return {
-    store: new S3ObjectStore({ client: createS3Client(s3ClientOptions(config)) }),
+    store: new S3ObjectStore({
+      client: createS3Client(s3ClientOptions(config)),
+      conditionalWrites: config.conditionalWrites ?? (config.s3Endpoint ? 'off' : 'probe'),
+    }),
     tree: observed('elasticfilesystem', new LocalFileTree({ restoreOwner: config.restoreOwner })),
     ledger,
     associations,

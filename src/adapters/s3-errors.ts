@@ -1,4 +1,4 @@
-import { BucketNotFoundError, SourceChangedError, SyncError, TransientError } from '../core/errors.ts';
+import { BucketNotFoundError, PreconditionLostError, SyncError, TransientError } from '../core/errors.ts';
 
 /**
  * Translating AWS SDK errors into bucketlink's errors, so the state machines'
@@ -80,7 +80,7 @@ export function toSyncError(error: unknown, bucket: string, key?: string): unkno
   }
   const status = httpStatus(error);
   if (shape.name === 'PreconditionFailed' || shape.name === 'ConditionalRequestConflict' || status === 412) {
-    return Object.assign(new SourceChangedError(`${where} changed since it was read (${shape.name})`), {
+    return Object.assign(new PreconditionLostError(`${where} changed since it was read (${shape.name})`), {
       cause: error,
     });
   }

@@ -13,6 +13,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { decodePosixMeta, metaHash, objectKind } from '../core/metadata.ts';
 import type { NodeKind, S3State } from '../core/types.ts';
 import type { ListedObject, ObjectStore, PutResult } from './ports.ts';
+import { ConditionalWrites } from './s3-conditions.ts';
 import { copyObject } from './s3-copy.ts';
 import { isNotFound, toSyncError } from './s3-errors.ts';
 
@@ -27,6 +28,12 @@ export interface S3ObjectStoreOptions {
   partSize?: number;
   /** Parts in flight per upload. Default 4. */
   queueSize?: number;
+  /**
+   * `probe` (default): send PutObject's conditions where the bucket's store
+   * honours them (src/adapters/s3-conditions.ts). `off`: never (a peer known
+   * to ignore them, such as the embedded s3rver).
+   */
+  conditionalWrites?: 'probe' | 'off';
 }
 
 /** What HEAD and GET both answer; the fields S3State is built from. */
@@ -70,12 +77,15 @@ export class S3ObjectStore implements ObjectStore {
   readonly #multipartThreshold: number;
   readonly #partSize: number;
   readonly #queueSize: number;
+  readonly #conditions: ConditionalWrites | undefined;
 
   constructor(options: S3ObjectStoreOptions) {
     this.#client = options.client;
     this.#multipartThreshold = options.multipartThreshold ?? 16 * MiB;
     this.#partSize = options.partSize ?? 8 * MiB;
     this.#queueSize = options.queueSize ?? 4;
+    this.#conditions =
+      options.conditionalWrites === 'off' ? undefined : new ConditionalWrites(options.client);
   }
 
   /**
@@ -201,12 +211,14 @@ export class S3ObjectStore implements ObjectStore {
     body: Readable | Buffer | string,
     options: { size: number; metadata: Record<string, string>; ifMatch?: string; ifNoneMatch?: string },
   ): Promise<PutResult> {
+    const conditional =
+      (options.ifMatch || options.ifNoneMatch) && (await this.#conditions?.supported(bucket)) === true;
     const params = {
       Bucket: bucket,
       Key: key,
       Metadata: options.metadata,
-      ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}),
-      ...(options.ifNoneMatch ? { IfNoneMatch: options.ifNoneMatch } : {}),
+      ...(conditional && options.ifMatch ? { IfMatch: `"${unquoteEtag(options.ifMatch)}"` } : {}),
+      ...(conditional && options.ifNoneMatch ? { IfNoneMatch: options.ifNoneMatch } : {}),
     };
     // A body that fails mid-way (e.g. the file changed while read) must abort the request:
     // the HTTP handler would otherwise wait for the declared bytes forever, and the body's

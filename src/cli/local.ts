@@ -64,6 +64,13 @@ export function localCommand(): Command {
       '--profile <name>',
       'shared-config profile for the credentials of an external store (as AWS_PROFILE)',
     )
+    .option('--lustre-mdt <device>', "take file-system changes from this MDT's Lustre changelog, not inotify")
+    .option(
+      '--changelog-user <id>',
+      'with --lustre-mdt: the registered changelog user to clear records for',
+      'cl1',
+    )
+    .option('--lfs <path>', 'with --lustre-mdt: the lfs binary', 'lfs')
     .option(
       '--ledger <where>',
       'embedded (under --state), or dynamodb:TABLE[,ASSOCIATIONS,TASKS] (shared by several hosts; created when missing)',
@@ -129,6 +136,9 @@ export function localCommand(): Command {
         largeFileBytes: options.largeFileBytes,
         s3Changes: { pollSeconds: options.poll, eventsQueue: options.eventsQueue },
         ledger: options.ledger,
+        ...(options.lustreMdt
+          ? { lustre: { mdt: options.lustreMdt, user: options.changelogUser, lfs: options.lfs } }
+          : {}),
         dynamodb: { endpoint: options.dynamodbEndpoint, region: options.region, profile: options.profile },
         ...(options.s3Endpoint
           ? {

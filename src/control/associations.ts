@@ -187,11 +187,36 @@ async function deleteAssociation(
 
 /** The failure message of an association whose bucket is gone; the health check clears only these. */
 const BUCKET_MISSING = 'bucket-missing: ';
+/** The failure message of an association whose store refuses the credentials (expired, revoked). */
+const BUCKET_REFUSED = 'bucket-refused: ';
+/** S3 answers that say the credentials, not the bucket, are the problem. */
+const REFUSED = new Set([
+  'AccessDenied',
+  'Forbidden',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+]);
+
+/** What the health check finds at a bucket: there, gone, or refused (a message). Transient faults throw. */
+async function bucketHealth(store: ObjectStore, bucket: string): Promise<string | undefined> {
+  try {
+    return (await store.bucketExists(bucket))
+      ? undefined
+      : `${BUCKET_MISSING}${new BucketNotFoundError(bucket).message}`;
+  } catch (error) {
+    const { name, message, $metadata } = error as Error & { $metadata?: { httpStatusCode?: number } };
+    if (!REFUSED.has(name) && $metadata?.httpStatusCode !== 403) throw error;
+    return `${BUCKET_REFUSED}s3://${bucket} refused the credentials (${name}): ${message}`;
+  }
+}
 
 /**
- * Marks associations whose bucket is gone MISCONFIGURED, and returns them to
- * AVAILABLE once the bucket is back. A pause by the delete budget is left
- * alone: only `resume` ends it. Returns the associations it changed.
+ * Marks associations whose bucket is gone, or whose store refuses the
+ * credentials, MISCONFIGURED, and returns them to AVAILABLE once the bucket
+ * answers again. A pause by the delete budget is left alone: only `resume`
+ * ends it. Returns the associations it changed.
  */
 export async function checkAssociationHealth(
   deps: Pick<ControlDeps, 'associations' | 'store' | 'onChange'>,
@@ -199,14 +224,15 @@ export async function checkAssociationHealth(
   const changed: Association[] = [];
   for (const association of await deps.associations.list()) {
     const { bucket } = parseDataRepositoryPath(association.dataRepositoryPath);
-    const missingBucket = association.failureDetails?.message.startsWith(BUCKET_MISSING) ?? false;
-    if (association.lifecycle === 'AVAILABLE' && !(await deps.store.bucketExists(bucket))) {
-      const message = `${BUCKET_MISSING}${new BucketNotFoundError(bucket).message}`;
-      changed.push(await setLifecycle(association, 'MISCONFIGURED', deps, message));
+    const failure = association.failureDetails?.message ?? '';
+    const ours = failure.startsWith(BUCKET_MISSING) || failure.startsWith(BUCKET_REFUSED);
+    if (association.lifecycle === 'AVAILABLE') {
+      const problem = await bucketHealth(deps.store, bucket);
+      if (problem) changed.push(await setLifecycle(association, 'MISCONFIGURED', deps, problem));
     } else if (
       association.lifecycle === 'MISCONFIGURED' &&
-      missingBucket &&
-      (await deps.store.bucketExists(bucket))
+      ours &&
+      !(await bucketHealth(deps.store, bucket))
     ) {
       changed.push(await setLifecycle(association, 'AVAILABLE', deps));
     }

@@ -56,6 +56,12 @@ export class SourceChangedError extends SyncError {
   }
 }
 
+/**
+ * S3 refused a conditional request (412): the object is no longer the one
+ * the decision saw. Not a failure: the path is decided again at once.
+ */
+export class PreconditionLostError extends SourceChangedError {}
+
 /** An event that does not match its schema. It goes to the DLQ with this reason. */
 export class MalformedEventError extends SyncError {
   constructor(message: string) {

@@ -7,7 +7,6 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../adapters/clients.ts';
 import { CallbackPublisher } from '../adapters/eventbridge.ts';
 import type { AssociationStore } from '../adapters/ports.ts';
-import { FileSystemWatcher } from '../agent/watch.ts';
 import type { Config } from '../config.ts';
 import { checkHealth, startInitialSync } from '../control/lifecycle.ts';
 import { parseDataRepositoryPath } from '../core/association.ts';
@@ -23,6 +22,7 @@ import { LocalTaskRunner } from '../tasks/local-runner.ts';
 import { applyDeps, controlDeps, createAdapters, planDeps, taskDeps } from '../wiring.ts';
 import { startControlServer } from './control-server.ts';
 import { newToken, publishToken } from './control-token.ts';
+import { type LustreSource, startFsChanges } from './fs-changes.ts';
 import { startLocalLargeTransfers } from './large-transfers.ts';
 import { type LedgerChoice, startLedgerSource } from './ledger-source.ts';
 import { withLocalBucket } from './manifest-store.ts';
@@ -48,6 +48,8 @@ export interface LocalOptions {
   largeFileBytes?: number;
   /** An external S3 store instead of the embedded s3rver (src/local/s3-source.ts). */
   s3?: Pick<S3SourceOptions, 'endpoint' | 'region' | 'profile' | 'pathStyle'>;
+  /** Read this Lustre MDT's changelog instead of watching the root (src/local/fs-changes.ts). */
+  lustre?: LustreSource;
   /** Where the ledger, associations and tasks live (src/local/ledger-source.ts). */
   ledger?: LedgerChoice;
   /** DynamoDB for `ledger: dynamodb`: an endpoint (a test peer) or AWS, with region and profile. */
@@ -113,6 +115,8 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     busName: 'bucketlink',
     s3Endpoint: s3.endpoint,
     s3Client: s3.clientOptions,
+    // s3rver ignores conditional headers; an external store is probed once per bucket.
+    conditionalWrites: s3.kind === 'embedded' ? 'off' : 'probe',
     dynamodbEndpoint: ledger.clientOptions.endpoint,
     dynamodbClient: ledger.clientOptions,
     restoreOwner: process.getuid?.() === 0,
@@ -206,8 +210,12 @@ export async function startLocalRuntime(options: LocalOptions): Promise<LocalRun
     for (const peer of peers.reverse()) await peer.close();
     throw error;
   });
-  const watcher = new FileSystemWatcher({ root, emit: putEvent, quietMs: options.quietMs });
-  await watcher.start();
+  const watcher = await startFsChanges({
+    root,
+    emit: putEvent,
+    quietMs: options.quietMs,
+    lustre: options.lustre,
+  });
 
   // Repository tasks run the repository-task ASL here, over the same apply handler.
   const tasks = taskDeps(config, adapters, MANIFEST_BUCKET);

@@ -84,7 +84,7 @@ export async function act(
       };
     }
     case 'export':
-      return done(await exportPath(side, item.path, await settle(side, item.path, fs!, now)));
+      return done(await exportPath(side, item.path, await settle(side, item.path, fs!, now), s3));
     case 'import':
       return done(await importPath(side, item.path, s3!, fs, body));
     case 'deleteObject': {

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { EventPublisher, FileTree, Lease, Ledger, LedgerWrite, ObjectStore } from '../adapters/ports.ts';
 import { associationRoot, parseDataRepositoryPath } from '../core/association.ts';
 import { decideAction } from '../core/decide.ts';
-import { AssociationNotFoundError, errorCode, SyncError } from '../core/errors.ts';
+import { AssociationNotFoundError, errorCode, PreconditionLostError, SyncError } from '../core/errors.ts';
 import { pathToKey } from '../core/mapping.ts';
 import { withDefaults } from '../core/options.ts';
 import type {
@@ -116,6 +116,8 @@ export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyR
       synced = await syncPath(item, association, side, lease.base, deps);
     } catch (error) {
       await deps.ledger.release(item.associationId, item.path, lease).catch(() => undefined);
+      // Another writer changed the object between the decision and a conditional write: decide again.
+      if (error instanceof PreconditionLostError && run < MAX_RERUNS - 1) continue;
       // A path that can never be synced is reported, not retried.
       if (error instanceof SyncError && REFUSALS.has(error.code)) {
         return result({ action: 'skip', outcome: 'skipped', code: error.code, message: error.message });

@@ -46,12 +46,27 @@ function verifiedBody(read: ExportRead): Transform {
   });
 }
 
-/** Uploads the file, directory marker or symlink at `path`. */
-export async function exportPath(side: Side, path: string, fs: FsState): Promise<Transferred> {
+/**
+ * The condition an export's PUT carries so it never overwrites blindly: no
+ * object yet (`If-None-Match: *`), or exactly the one decided on (`If-Match`).
+ * Losing it is a SourceChangedError: the path is planned again.
+ */
+export function exportCondition(
+  key: string,
+  s3: S3State | undefined,
+): { ifMatch?: string; ifNoneMatch?: string } {
+  if (s3 && s3.key === key && s3.etag) return { ifMatch: s3.etag };
+  // A different key (a marker where a file goes, an implied directory) is no object at this key.
+  return { ifNoneMatch: '*' };
+}
+
+/** Uploads the file, directory marker or symlink at `path`; `s3` is what the decision saw there. */
+export async function exportPath(side: Side, path: string, fs: FsState, s3?: S3State): Promise<Transferred> {
   const key = pathToKey(path, side.location.prefix, fs.kind);
   const metadata = encodePosixMeta(fs);
+  const condition = exportCondition(key, s3);
   if (fs.kind === 'dir') {
-    const put = await side.store.put(side.location.bucket, key, '', { size: 0, metadata });
+    const put = await side.store.put(side.location.bucket, key, '', { size: 0, metadata, ...condition });
     return { fs, s3: snapshotAfterPut(put, 0, metadata), bytes: 0 };
   }
   const read = await side.tree.openForExport(side.root, path);
@@ -65,6 +80,7 @@ export async function exportPath(side: Side, path: string, fs: FsState): Promise
   const put = await side.store.put(side.location.bucket, key, body, {
     size: before.size,
     metadata: encodePosixMeta(before),
+    ...condition,
   });
   if (before.kind === 'symlink') await read.verify();
   return { fs: before, s3: snapshotAfterPut(put, before.size, encodePosixMeta(before)), bytes: before.size };

@@ -181,7 +181,7 @@ describe.skipIf(!moto)('bucketlink local --s3-endpoint --events-queue (moto: S3,
       if (!armed || !String(request.headers['x-amz-target']).includes('DeleteMessage')) return false;
       armed = false;
       crashed!.child.kill('SIGKILL');
-      return true;
+      return 500;
     });
     const proxiedUrl = crashingUrl.replace(new URL(crashingUrl).origin, proxy.endpoint);
     crashed = await LocalProcess.start(undefined, {

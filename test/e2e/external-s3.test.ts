@@ -12,7 +12,12 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../src/adapters/clients.ts';
 import { eventually, LocalProcess, runCli, tempDirs } from '../support/bucketlink.ts';
-import { chainEnv, type ExternalPeer, startExternalS3rver } from '../support/external-peers.ts';
+import {
+  chainEnv,
+  type ExternalPeer,
+  startExternalS3rver,
+  startInterceptingProxy,
+} from '../support/external-peers.ts';
 
 const BIN = new URL('../../bin/bucketlink.mjs', import.meta.url).pathname;
 
@@ -100,6 +105,33 @@ describe('bucketlink local --s3-endpoint (an S3 server of its own)', () => {
       return described.associations[0].lifecycle === 'MISCONFIGURED' && described.associations[0];
     }, 20_000);
     expect(lifecycle.failureDetails.message).toMatch(/short-lived/);
+  });
+
+  it('marks the association MISCONFIGURED while the store refuses the credentials, AVAILABLE after', async () => {
+    let refusing = false;
+    // Keys revoked while it runs: every request answers 403, as S3 does then.
+    const proxy = await startInterceptingProxy(peer.endpoint, () => (refusing ? 403 : false));
+    const revoked = await LocalProcess.start(undefined, {
+      args: ['--s3-endpoint', proxy.endpoint],
+      env: chainEnv('S3RVER', 'S3RVER'),
+      s3: s3(),
+    });
+    try {
+      const id = await revoked.associate('/revoked', 's3://outside/');
+      const lifecycle = async () =>
+        JSON.parse((await revoked.cli('associations', 'describe', id)).stdout).associations[0];
+      refusing = true;
+      const misconfigured = await eventually(async () => {
+        const association = await lifecycle();
+        return association.lifecycle === 'MISCONFIGURED' && association;
+      }, 20_000);
+      expect(misconfigured.failureDetails.message).toMatch(/s3:\/\/outside refused the credentials/);
+      refusing = false;
+      await eventually(async () => (await lifecycle()).lifecycle === 'AVAILABLE', 20_000);
+    } finally {
+      await revoked.stop();
+      await proxy.close();
+    }
   });
 
   it('names bad credentials in one line at start-up', async () => {

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,13 @@ import { promisify } from 'node:util';
  */
 
 const run = promisify(execFile);
-const MOTO = '/work/shared/peers/moto';
+/** The moto peer's scripts: $BUCKETLINK_MOTO_DIR, else ../shared/peers/moto beside the checkout (as .ci/run), else /work/shared. */
+const MOTO =
+  process.env.BUCKETLINK_MOTO_DIR ??
+  [new URL('../../../shared/peers/moto', import.meta.url).pathname, '/work/shared/peers/moto'].find((dir) =>
+    existsSync(`${dir}/install.sh`),
+  ) ??
+  '/work/shared/peers/moto';
 
 export interface ExternalPeer {
   endpoint: string;
@@ -129,19 +136,21 @@ export function chainEnv(accessKeyId: string, secretAccessKey: string): Record<s
 
 /**
  * An HTTP proxy in front of a peer that calls `intercept` before forwarding
- * each request; when it returns true the request is answered 500 and never
- * reaches the peer. For faults a server cannot produce (a process dying
- * between its work and its next request).
+ * each request; when it returns a status code the request is answered with
+ * it (no body) and never reaches the peer. For faults a server cannot
+ * produce (a process dying between its work and its next request, keys
+ * revoked while it runs).
  */
 export async function startInterceptingProxy(
   target: string,
-  intercept: (request: import('node:http').IncomingMessage) => boolean,
+  intercept: (request: import('node:http').IncomingMessage) => number | false,
 ): Promise<ExternalPeer> {
   const { createServer: createHttpServer, request: forward } = await import('node:http');
   const upstream = new URL(target);
   const server = createHttpServer((req, res) => {
-    if (intercept(req)) {
-      res.writeHead(500).end();
+    const status = intercept(req);
+    if (status) {
+      res.writeHead(status).end();
       return;
     }
     const out = forward(

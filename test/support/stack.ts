@@ -34,15 +34,20 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+/** `external`: an S3 peer of its own (moto) instead of the in-process s3rver, probed for conditional writes. */
+export async function startStack(options: { external?: { endpoint: string } } = {}): Promise<Stack> {
   const base = await mkdtemp(join(tmpdir(), 'bucketlink-it-'));
-  const s3Server: S3Server = await startS3Server({ directory: join(base, 's3') });
+  const s3Server: S3Server | undefined = options.external
+    ? undefined
+    : await startS3Server({ directory: join(base, 's3') });
+  const s3Endpoint = options.external?.endpoint ?? s3Server!.endpoint;
   const dynamo: DynamoServer = await startDynamoServer({});
   const config: Config = {
     fileSystemRoot: join(base, 'fs'),
     tables: defaultTableNames(),
     busName: 'bucketlink',
-    s3Endpoint: s3Server.endpoint,
+    s3Endpoint,
+    ...(options.external ? { conditionalWrites: 'probe' as const } : {}),
     dynamodbEndpoint: dynamo.endpoint,
     restoreOwner: false,
     workerId: 'test-worker',
@@ -52,7 +57,7 @@ export async function startStack(): Promise<Stack> {
   const adapters = createAdapters(config);
   const conflicts: SyncConflict[] = [];
   const publisher = new CallbackPublisher((conflict) => conflicts.push(conflict));
-  const s3 = createS3Client({ endpoint: s3Server.endpoint });
+  const s3 = createS3Client({ endpoint: s3Endpoint });
   const control = controlFunction(controlDeps(config, adapters));
   return {
     root: config.fileSystemRoot,
@@ -77,7 +82,7 @@ export async function startStack(): Promise<Stack> {
       return created.association;
     },
     close: async () => {
-      await s3Server.close();
+      await s3Server?.close();
       await dynamo.close();
     },
   };
