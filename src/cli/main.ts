@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { agentCommand } from './agent.ts';
 import { localCommand } from './local.ts';
 import { controlClientFor, type TargetOptions } from './stage.ts';
+import { statusCommand } from './status.ts';
 import { tasksCommand } from './tasks.ts';
 
 /**
@@ -56,6 +57,7 @@ const program = new Command('bucketlink')
 program.addCommand(localCommand());
 program.addCommand(agentCommand());
 program.addCommand(tasksCommand());
+program.addCommand(statusCommand());
 
 const associations = program.command('associations').description('data repository associations');
 
