@@ -1,5 +1,5 @@
-'use strict';
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${…} here are CloudFormation Fn::Sub references, not JavaScript templates.
+'use strict';
 /**
  * The CloudWatch dashboard (`bucketlink-<stage>`): the status page's panels,
  * drawn from the metrics `summarize` publishes through Powertools (namespace
