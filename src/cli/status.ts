@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { stageStatus } from './stage-status.ts';
 import { formatStatus, type StatusViewLike } from './status-format.ts';
 import { ControlClient } from './transport.ts';
 
@@ -9,6 +10,17 @@ import { ControlClient } from './transport.ts';
  */
 
 const WATCH_MS = 1000;
+/** CloudWatch has one-minute points and charges per metric read: a deployed stack is read every 10 s. */
+const STAGE_WATCH_MS = 10_000;
+
+interface StatusOptions {
+  watch?: boolean;
+  json?: boolean;
+  loginUrl?: boolean;
+  endpoint: string;
+  stage?: string;
+  region?: string;
+}
 
 export function statusCommand(): Command {
   return new Command('status')
@@ -21,7 +33,11 @@ export function statusCommand(): Command {
         .env('BUCKETLINK_ENDPOINT')
         .default('http://127.0.0.1:4567'),
     )
-    .action(async (options: { watch?: boolean; json?: boolean; loginUrl?: boolean; endpoint: string }) => {
+    .addOption(
+      new Option('--stage <name>', 'read the deployed stack’s tables and CloudWatch metrics instead'),
+    )
+    .addOption(new Option('--region <region>', 'AWS region of the --stage stack (default: the AWS SDK’s)'))
+    .action(async (options: StatusOptions) => {
       const client = new ControlClient(options.endpoint);
       if (options.loginUrl) {
         const { loginUrl } = (await client.request('/login-code', {
@@ -57,7 +73,7 @@ export function statusCommand(): Command {
         }
         // Home and clear-to-end instead of clearing first: the screen never flashes empty.
         process.stdout.write(tty ? `\x1b[H${text.replaceAll('\n', '\x1b[K\n')}\x1b[J` : text);
-        await new Promise((resolve) => setTimeout(resolve, WATCH_MS));
+        await new Promise((resolve) => setTimeout(resolve, options.stage ? STAGE_WATCH_MS : WATCH_MS));
       }
     });
 }
