@@ -48,8 +48,10 @@ export function statusCommand(): Command {
         process.stdout.write(`${loginUrl}\n`);
         return;
       }
-      const read = async () =>
-        (await client.request('/status?detail=full', { method: 'GET' })) as StatusViewLike;
+      const read = async (): Promise<StatusViewLike> =>
+        options.stage
+          ? stageStatus({ stage: options.stage, region: options.region })
+          : ((await client.request('/status?detail=full', { method: 'GET' })) as StatusViewLike);
       if (!options.watch) {
         const view = await read();
         process.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view));
