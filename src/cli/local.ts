@@ -168,6 +168,7 @@ export function localCommand(): Command {
             `  objects: s3://demo/ at ${runtime.s3Endpoint} (access key S3RVER, secret S3RVER)`,
             `  try:     echo hello > ${runtime.root}/demo/hello.txt`,
             `           AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${runtime.s3Endpoint} s3 ls s3://demo/`,
+            `  status:  bucketlink status --watch, or the page at ${runtime.controlEndpoint}/ (bucketlink status --login-url signs a browser in)`,
             '  Ctrl-C stops it; state survives restarts.',
             '',
           ].join('\n'),

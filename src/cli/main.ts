@@ -4,6 +4,7 @@ import { eventsCommand } from './events.ts';
 import { failureOf, packageVersion, reportUsageErrors } from './failure.ts';
 import { localCommand } from './local.ts';
 import { controlClientFor, type TargetOptions } from './stage.ts';
+import { statusCommand } from './status.ts';
 import { tasksCommand } from './tasks.ts';
 
 /**
@@ -59,6 +60,7 @@ program.addCommand(localCommand());
 program.addCommand(agentCommand());
 program.addCommand(tasksCommand());
 program.addCommand(eventsCommand());
+program.addCommand(statusCommand());
 
 const associations = program.command('associations').description('data repository associations');
 

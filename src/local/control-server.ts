@@ -4,6 +4,7 @@ import { text } from 'node:stream/consumers';
 import { z } from 'zod';
 import { errorCode, SyncError } from '../core/errors.ts';
 import { refusal } from './control-guard.ts';
+import { StatusPage } from './status-page.ts';
 
 /**
  * The control API on loopback HTTP. `POST /control` takes exactly the
@@ -42,21 +43,44 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
 export async function startControlServer(
   options: ControlServerOptions,
 ): Promise<{ endpoint: string; port: number; server: Server }> {
+  const page = new StatusPage();
   const server = createServer(async (request, response) => {
     const reply = (status: number, body: unknown) => {
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify(body));
     };
     try {
-      const refused = refusal(request, { token: options.token, boundHost: options.host, port: boundPort() });
+      const url = new URL(request.url ?? '/', 'http://control');
+      // The page's routes check its session cookie themselves (and /login hands one out).
+      const pageRoute =
+        request.method === 'GET' &&
+        (url.pathname === '/' || url.pathname === '/login' || url.pathname.startsWith('/assets/'));
+      const refused = refusal(
+        request,
+        {
+          token: options.token,
+          boundHost: options.host,
+          port: boundPort(),
+          sessionToken: (r) => (page.hasSession(r) ? options.token : undefined),
+        },
+        !pageRoute,
+      );
       if (refused) {
         request.resume();
         return reply(refused.status, { error: { code: refused.code, message: refused.message } });
       }
-      const url = new URL(request.url ?? '/', 'http://control');
+      if (pageRoute && (await page.serve(request, response, url))) return;
+      if (request.method === 'POST' && url.pathname === '/login-code') {
+        request.resume();
+        const code = page.loginCode();
+        return reply(200, {
+          loginUrl: `http://${request.headers.host}/login?code=${code}`,
+          expiresInSeconds: 300,
+        });
+      }
       if (request.method === 'GET' && url.pathname === '/status')
         return reply(200, await options.status(url.searchParams));
-      if (request.method === 'POST' && request.url === '/control') {
+      if (request.method === 'POST' && url.pathname === '/control') {
         return reply(200, await options.control(await readJson(request)));
       }
       // The EventBridge SDK posts to the endpoint's root with this target header.

@@ -3,6 +3,7 @@ import { findAssociationForFsPath, findAssociationForKey } from '../core/associa
 import type { SyncEvent } from '../core/events.ts';
 import type { Association } from '../core/types.ts';
 import type { RepositoryTask } from '../tasks/model.ts';
+import { reportLocation } from '../tasks/report.ts';
 import { HISTORY_SECONDS } from './activity.ts';
 import type { PendingMessages, PipeStats } from './pipe.ts';
 import type { RuntimeStatus } from './status.ts';
@@ -19,7 +20,7 @@ const DELETE_WINDOW_SECONDS = 600;
 const ASSOCIATION_BUCKET_SECONDS = 10;
 const RECENT_TASKS = 50;
 /** How long a count of an association's ledger rows is reused. */
-const PATH_COUNT_TTL_MS = 30_000;
+const PATH_COUNT_TTL_MS = 5_000;
 
 export interface StatusParts {
   status: RuntimeStatus;
@@ -76,7 +77,11 @@ export function statusView(parts: StatusParts, now = Date.now()) {
   });
   const tasks = [...parts.tasks]
     .sort((a, b) => b.creationTime.localeCompare(a.creationTime))
-    .slice(0, RECENT_TASKS);
+    .slice(0, RECENT_TASKS)
+    .map((task) => {
+      const report = reportLocation(task);
+      return { ...task, reportUrl: report ? `s3://${report.bucket}/${report.prefix}failures.csv` : null };
+    });
   return {
     ...status.snapshot(),
     pipe: parts.pipe,
@@ -100,7 +105,7 @@ const round2 = (value: number) => Math.round(value * 100) / 100;
 
 /**
  * Counts each association's ledger rows in the background, at most one
- * count at a time and each reused for 30 s, so serving /status never waits
+ * count at a time and each reused for 5 s, so serving /status never waits
  * for a scan; null until the first count ends.
  */
 export class PathCounter {

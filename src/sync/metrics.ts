@@ -23,6 +23,11 @@ export function publishBatchMetrics(metrics: Metrics, batch: BatchMetrics): void
       metrics.publishStoredMetrics();
     }
   }
+  // The worst lag of the batch under the service dimension alone: what the lag alarm watches (an alarm cannot SEARCH).
+  const lags = batch.associations.flatMap((association) =>
+    association.lagMs === undefined ? [] : [association.lagMs],
+  );
+  if (lags.length) metrics.addMetric('MaxLag', MetricUnit.Milliseconds, Math.max(...lags));
   metrics.addMetric('BatchItems', MetricUnit.Count, batch.items);
   metrics.addMetric('MalformedEvents', MetricUnit.Count, batch.malformed);
 }

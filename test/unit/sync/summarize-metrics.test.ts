@@ -193,6 +193,9 @@ describe('the summarize function with Powertools Metrics', () => {
     expect(totals.map((line) => [line.BatchItems, line.MalformedEvents, line.associationId])).toEqual([
       [RESULTS.length, 1, undefined],
     ]);
+    // The worst lag of the batch, for the lag alarm (which cannot SEARCH the per-association series).
+    expect(totals[0]!.MaxLag).toBe(a!.Lag);
+    expect(totals[0]!._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service']]);
   });
 
   it('logs each failure with its reason, as it will reach the DLQ', async () => {
