@@ -4,6 +4,7 @@ import S3rver from 's3rver';
 import type { S3rverNotification, S3rverRecord } from '../s3-events.ts';
 import { attachDeleteObjectsRecords } from './delete-objects.ts';
 import type { ChildMessage, ChildOptions, ParentMessage } from './protocol.ts';
+import { attachUploadIntegrity } from './upload-integrity.ts';
 
 /**
  * The embedded S3 server process: s3rver on loopback, its notifications and
@@ -56,6 +57,7 @@ app.middleware.unshift(async (_ctx, next) => {
 });
 app.on('event', (notification: S3rverNotification) => sendRecords(notification.Records));
 attachDeleteObjectsRecords(app, (records) => sendRecords(records, 'DeleteObjects'));
+const integrity = await attachUploadIntegrity(app);
 
 // s3rver's own run() lets a listen error escape as an unhandled 'error' event; listen here instead.
 const server = createServer((app as unknown as { callback(): RequestListener }).callback());
@@ -66,7 +68,7 @@ function shutdown(code = 0): void {
   if (closing) return;
   closing = true;
   for (const { resolve } of waiting.splice(0)) resolve();
-  server.close(() => process.exit(code));
+  server.close(() => void integrity.close().finally(() => process.exit(code)));
   server.closeAllConnections();
   // Connections mid-request get a moment, not forever.
   setTimeout(() => process.exit(code), 2_000).unref();
