@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import S3rver from 's3rver';
@@ -32,8 +33,13 @@ let sent = 0;
 let acked = 0;
 const waiting: Array<{ seq: number; resolve: () => void }> = [];
 
+/** The request being handled, so only a request that caused events waits for their ack. */
+const request = new AsyncLocalStorage<{ seq: number }>();
+
 function sendRecords(records: S3rverRecord[], reason?: 'DeleteObjects'): void {
   sent++;
+  const current = request.getStore();
+  if (current) current.seq = sent;
   send({ type: 'records', seq: sent, records, ...(reason ? { reason } : {}) });
 }
 
@@ -52,8 +58,9 @@ const app = new S3rver({
   allowMismatchedSignatures: true,
 });
 app.middleware.unshift(async (_ctx, next) => {
-  await next();
-  await whenAcked(sent);
+  const current = { seq: 0 };
+  await request.run(current, next);
+  if (current.seq) await whenAcked(current.seq);
 });
 app.on('event', (notification: S3rverNotification) => sendRecords(notification.Records));
 attachDeleteObjectsRecords(app, (records) => sendRecords(records, 'DeleteObjects'));
