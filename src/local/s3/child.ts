@@ -1,7 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createCipheriv } from 'node:crypto';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import S3rver from 's3rver';
+import { logger } from '../../log.ts';
 import type { S3rverNotification, S3rverRecord } from '../s3-events.ts';
 import { attachDeleteObjectsRecords } from './delete-objects.ts';
 import type { ChildMessage, ChildOptions, ParentMessage } from './protocol.ts';
@@ -21,6 +23,17 @@ import { attachUploadIntegrity } from './upload-integrity.ts';
  */
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
+
+// A Node whose OpenSSL lacks the legacy provider (a distribution build on a system OpenSSL
+// without legacy.so) cannot make s3rver's tokens: say so once, rather than only InternalError later.
+try {
+  createCipheriv('des', Buffer.alloc(8), Buffer.alloc(8));
+} catch (error) {
+  logger.error('embedded S3: this Node has no DES cipher, so listings past one page will fail', {
+    action: 's3Server',
+    error: error as Error,
+  });
+}
 
 function send(message: ChildMessage, done?: () => void): void {
   if (process.connected) process.send?.(message, undefined, {}, done);
@@ -89,8 +102,10 @@ process.on('message', (message: ParentMessage) => {
   }
 });
 process.on('disconnect', () => shutdown());
-process.on('SIGINT', () => {});
-process.on('SIGTERM', () => {});
+if (process.connected) {
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => {});
+}
 
 server.once('error', (error: NodeJS.ErrnoException) => {
   send(
