@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -197,12 +197,23 @@ export class BenchLocal {
     await this.control.send({ action: 'deleteAssociation', associationId, deleteDataInFileSystem: false });
   }
 
-  /** CPU time (user + system) the child has used so far, in ms: what the run cost, whatever else the machine did. */
+  /**
+   * CPU time (user + system) the child and its own children (the embedded S3
+   * server runs in one) have used so far, in ms: what the run cost, whatever
+   * else the machine did.
+   */
   async cpuMs(): Promise<number> {
-    const stat = await readFile(`/proc/${this.child.pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields overall.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    const pid = this.child.pid!;
+    let ticks = 0;
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+      // Fields after the parenthesised command name: ppid is the 4th field overall, utime and stime the 14th and 15th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(entry) === pid || Number(fields[1]) === pid)
+        ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return (ticks * 1000) / CLOCK_TICKS;
   }
 
   /**

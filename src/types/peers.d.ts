@@ -28,6 +28,21 @@ declare module 's3rver' {
   export default S3rver;
 }
 
+declare module 's3rver/lib/models/error.js' {
+  /** s3rver's S3 error: thrown from middleware, answered as S3's XML error with its status. */
+  export default class S3Error extends Error {
+    constructor(code: string, message: string, detail?: Record<string, unknown>);
+    code: string;
+    status: number;
+  }
+}
+
+declare module 's3rver/lib/models/object.js' {
+  /** Request headers s3rver keeps as object metadata (mutable: its store reads it on each write). */
+  const S3Object: { ALLOWED_METADATA: string[] };
+  export default S3Object;
+}
+
 declare module 'dynalite' {
   import type { Server } from 'node:http';
 

@@ -1,10 +1,14 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createCipheriv } from 'node:crypto';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import S3rver from 's3rver';
+import { logger } from '../../log.ts';
 import type { S3rverNotification, S3rverRecord } from '../s3-events.ts';
 import { attachDeleteObjectsRecords } from './delete-objects.ts';
 import { attachNotificationConfiguration } from './notification-configuration.ts';
 import type { ChildMessage, ChildOptions, ParentMessage } from './protocol.ts';
+import { attachUploadIntegrity } from './upload-integrity.ts';
 
 /**
  * The embedded S3 server process: s3rver on loopback, its notifications and
@@ -21,6 +25,17 @@ import type { ChildMessage, ChildOptions, ParentMessage } from './protocol.ts';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
 
+// A Node whose OpenSSL lacks the legacy provider (a distribution build on a system OpenSSL
+// without legacy.so) cannot make s3rver's tokens: say so once, rather than only InternalError later.
+try {
+  createCipheriv('des', Buffer.alloc(8), Buffer.alloc(8));
+} catch (error) {
+  logger.error('embedded S3: this Node has no DES cipher, so listings past one page will fail', {
+    action: 's3Server',
+    error: error as Error,
+  });
+}
+
 function send(message: ChildMessage, done?: () => void): void {
   if (process.connected) process.send?.(message, undefined, {}, done);
   else done?.();
@@ -32,8 +47,13 @@ let sent = 0;
 let acked = 0;
 const waiting: Array<{ seq: number; resolve: () => void }> = [];
 
+/** The request being handled, so only a request that caused events waits for their ack. */
+const request = new AsyncLocalStorage<{ seq: number }>();
+
 function sendRecords(records: S3rverRecord[], reason?: 'DeleteObjects'): void {
   sent++;
+  const current = request.getStore();
+  if (current) current.seq = sent;
   send({ type: 'records', seq: sent, records, ...(reason ? { reason } : {}) });
 }
 
@@ -52,12 +72,14 @@ const app = new S3rver({
   allowMismatchedSignatures: true,
 });
 app.middleware.unshift(async (_ctx, next) => {
-  await next();
-  await whenAcked(sent);
+  const current = { seq: 0 };
+  await request.run(current, next);
+  if (current.seq) await whenAcked(current.seq);
 });
 app.on('event', (notification: S3rverNotification) => sendRecords(notification.Records));
 attachDeleteObjectsRecords(app, (records) => sendRecords(records, 'DeleteObjects'));
 attachNotificationConfiguration(app);
+const integrity = await attachUploadIntegrity(app);
 
 // s3rver's own run() lets a listen error escape as an unhandled 'error' event; listen here instead.
 const server = createServer((app as unknown as { callback(): RequestListener }).callback());
@@ -68,7 +90,7 @@ function shutdown(code = 0): void {
   if (closing) return;
   closing = true;
   for (const { resolve } of waiting.splice(0)) resolve();
-  server.close(() => process.exit(code));
+  server.close(() => void integrity.close().finally(() => process.exit(code)));
   server.closeAllConnections();
   // Connections mid-request get a moment, not forever.
   setTimeout(() => process.exit(code), 2_000).unref();
@@ -82,8 +104,10 @@ process.on('message', (message: ParentMessage) => {
   }
 });
 process.on('disconnect', () => shutdown());
-process.on('SIGINT', () => {});
-process.on('SIGTERM', () => {});
+if (process.connected) {
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => {});
+}
 
 server.once('error', (error: NodeJS.ErrnoException) => {
   send(
