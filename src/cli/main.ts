@@ -5,6 +5,7 @@ import { failureOf, packageVersion, reportUsageErrors } from './failure.ts';
 import { localCommand } from './local.ts';
 import { controlClientFor, type TargetOptions } from './stage.ts';
 import { statusCommand } from './status.ts';
+import { endpointOption, regionOption, stageOption } from './target.ts';
 import { tasksCommand } from './tasks.ts';
 
 /**
@@ -30,20 +31,6 @@ const conflictPolicy = new Option('--conflict-policy <policy>', 'what wins when 
   'FS_WINS',
   'NEWER',
 ]);
-
-function endpointOption() {
-  return new Option('--endpoint <url>', 'control endpoint of `bucketlink local`')
-    .env('BUCKETLINK_ENDPOINT')
-    .default('http://127.0.0.1:4567');
-}
-
-function stageOption() {
-  return new Option('--stage <name>', 'invoke the deployed stack’s control function, not --endpoint');
-}
-
-function regionOption() {
-  return new Option('--region <region>', 'AWS region of the --stage stack (default: the AWS SDK’s)');
-}
 
 /** Where a management command goes: the local endpoint, or with --stage the deployed `control` function. */
 async function run(target: string | TargetOptions, request: Record<string, unknown>): Promise<void> {

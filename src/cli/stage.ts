@@ -33,7 +33,7 @@ export class StageClient {
 
   constructor(options: StageClientOptions) {
     if (!/^[A-Za-z0-9-]+$/.test(options.stage))
-      throw new SyncError('InvalidStage', `stage "${options.stage}" may hold only letters, digits and -`);
+      throw new SyncError('BadRequest', `stage "${options.stage}" may hold only letters, digits and -`);
     this.functionName = controlFunctionName(options.stage);
     this.#client = options.client ?? new LambdaClient(options.region ? { region: options.region } : {});
   }

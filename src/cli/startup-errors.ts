@@ -28,7 +28,7 @@ function flagOf(port: number | undefined, flags: ListenFlags): string | undefine
 
 /** A start-up failure as the SyncError the CLI prints; anything it does not recognise unchanged. */
 export function startupError(error: unknown, flags: ListenFlags): unknown {
-  if (error instanceof SyncError) return error;
+  // Matched on `code` first: a typed listen error (a SyncError whose code is EADDRINUSE) maps too.
   const listen = (error ?? {}) as ListenError;
   const port = listen.port ?? Number(/:(\d+)$/.exec(listen.message ?? '')?.[1] ?? Number.NaN);
   const flag = flagOf(port, flags);

@@ -2,27 +2,23 @@ import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { FINAL_LIFECYCLES, type RepositoryTask, TASK_LIFECYCLES, TASK_TYPES } from '../tasks/model.ts';
 import { TaskProgress } from './progress.ts';
-import { ControlClient } from './transport.ts';
+import { type ControlTransport, controlClientFor, type TargetOptions } from './stage.ts';
+import { endpointOption, regionOption, stageOption, targetFlags } from './target.ts';
 
 /**
  * `bucketlink tasks create|describe|cancel|wait`. Waiting shows a live
  * progress bar (items, bytes, rate, ETA) on a TTY, and one JSON line per
  * poll otherwise, so scripts and CI logs get progress they can parse.
+ * Every subcommand goes to `--endpoint` or, with `--stage`, the deployed stack.
  */
 
 const POLL_MS = 500;
-
-function endpointOption() {
-  return new Option('--endpoint <url>', 'control endpoint of `bucketlink local`')
-    .env('BUCKETLINK_ENDPOINT')
-    .default('http://127.0.0.1:4567');
-}
 
 function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-async function describeOne(client: ControlClient, taskId: string): Promise<RepositoryTask> {
+async function describeOne(client: ControlTransport, taskId: string): Promise<RepositoryTask> {
   const { tasks } = (await client.send({ action: 'describeTasks', taskIds: [taskId] })) as {
     tasks: RepositoryTask[];
   };
@@ -40,13 +36,42 @@ function humanBytes(bytes: number): string {
   return `${value.toFixed(unit ? 1 : 0)} ${units[unit]}`;
 }
 
-/** Polls a task until it ends, showing progress; returns the final task. */
-export async function waitForTask(client: ControlClient, taskId: string): Promise<RepositoryTask> {
+/** The exit status of a process its user stopped with Ctrl-C (128 + SIGINT). */
+const INTERRUPTED_EXIT = 130;
+
+/**
+ * Polls a task until it ends, showing progress; returns the final task.
+ * Ctrl-C stops only the waiting: the task runs on where it runs, and the
+ * line printed says so and how to wait for it again.
+ */
+export async function waitForTask(target: TargetOptions, taskId: string): Promise<RepositoryTask> {
+  const client = controlClientFor(target);
   const tty = Boolean(process.stderr.isTTY);
   // The line is ours (src/cli/progress.ts); cli-progress only draws it in place.
   const bar = tty
     ? new SingleBar({ format: (_options, _params, payload) => payload.line, stream: process.stderr })
     : undefined;
+  const interrupted = () => {
+    bar?.stop();
+    const again = ['bucketlink', 'tasks', 'wait', taskId, ...targetFlags(target)].join(' ');
+    process.stderr.write(
+      `bucketlink: Interrupted: task ${taskId} goes on (Ctrl-C stopped only the waiting); wait for it again with: ${again}\n`,
+    );
+    process.exit(INTERRUPTED_EXIT);
+  };
+  process.once('SIGINT', interrupted);
+  try {
+    return await poll(client, taskId, bar);
+  } finally {
+    process.off('SIGINT', interrupted);
+  }
+}
+
+async function poll(
+  client: ControlTransport,
+  taskId: string,
+  bar: SingleBar | undefined,
+): Promise<RepositoryTask> {
   const progress = new TaskProgress();
   const started = Date.now();
   let task = await describeOne(client, taskId);
@@ -97,9 +122,10 @@ export function tasksCommand(): Command {
     .option('--report <s3url>', 'write task-<id>/failures.csv and summary.json under this S3 path')
     .option('--wait', 'wait for the task to end, showing progress')
     .addOption(endpointOption())
+    .addOption(stageOption())
+    .addOption(regionOption())
     .action(async (options) => {
-      const client = new ControlClient(options.endpoint);
-      const { task } = (await client.send({
+      const { task } = (await controlClientFor(options).send({
         action: 'createTask',
         type: options.type,
         associationId: options.association,
@@ -107,7 +133,7 @@ export function tasksCommand(): Command {
         ...(options.report ? { reportPath: options.report } : {}),
       })) as { task: RepositoryTask };
       if (!options.wait) return print({ task });
-      const final = await waitForTask(client, task.taskId);
+      const final = await waitForTask(options, task.taskId);
       print({ task: final });
       process.exitCode = exitCodeOf(final);
     });
@@ -124,9 +150,11 @@ export function tasksCommand(): Command {
       ).argParser(list),
     )
     .addOption(endpointOption())
+    .addOption(stageOption())
+    .addOption(regionOption())
     .action(async (ids: string[], options) => {
       print(
-        await new ControlClient(options.endpoint).send({
+        await controlClientFor(options).send({
           action: 'describeTasks',
           ...(ids.length ? { taskIds: ids } : {}),
           ...(options.association ? { associationId: options.association } : {}),
@@ -140,8 +168,10 @@ export function tasksCommand(): Command {
     .description('cancel a task: queued items are skipped, in-flight ones finish')
     .argument('<id>')
     .addOption(endpointOption())
+    .addOption(stageOption())
+    .addOption(regionOption())
     .action(async (id: string, options) => {
-      print(await new ControlClient(options.endpoint).send({ action: 'cancelTask', taskId: id }));
+      print(await controlClientFor(options).send({ action: 'cancelTask', taskId: id }));
     });
 
   tasks
@@ -149,8 +179,10 @@ export function tasksCommand(): Command {
     .description('wait for a task to end, showing progress; exits non-zero unless it SUCCEEDED')
     .argument('<id>')
     .addOption(endpointOption())
+    .addOption(stageOption())
+    .addOption(regionOption())
     .action(async (id: string, options) => {
-      const final = await waitForTask(new ControlClient(options.endpoint), id);
+      const final = await waitForTask(options, id);
       print({ task: final });
       process.exitCode = exitCodeOf(final);
     });

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -79,15 +81,19 @@ describe('StageClient', () => {
 
 /** A loopback server that records each request's path and JSON body and answers with `reply`. */
 async function recordingServer(
-  reply: (path: string) => { status?: number; headers?: Record<string, string>; body: unknown },
+  reply: (
+    path: string,
+    body: Record<string, unknown>,
+  ) => { status?: number; headers?: Record<string, string>; body: unknown },
 ): Promise<{ server: Server; url: string; requests: { path: string; body: unknown }[] }> {
   const requests: { path: string; body: unknown }[] = [];
   const server = createServer(async (request: IncomingMessage, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const path = request.url ?? '';
-    requests.push({ path, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-    const answer = reply(path);
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    requests.push({ path, body });
+    const answer = reply(path, body);
     response.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...answer.headers });
     response.end(JSON.stringify(answer.body));
   });
@@ -173,5 +179,119 @@ describe('bucketlink … --stage', () => {
       associationId: 'dra-1',
       deleteDataInFileSystem: false,
     });
+  });
+});
+
+describe('bucketlink tasks … --stage', () => {
+  const servers: Server[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+  });
+
+  const awsEnv = (lambdaUrl: string) => ({
+    AWS_ENDPOINT_URL_LAMBDA: lambdaUrl,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+
+  const task = (lifecycle: string) => ({
+    taskId: 'task-0123456789abcdef0',
+    type: 'RECONCILE',
+    associationId: 'dra-1',
+    lifecycle,
+    paths: ['docs'],
+    status: {
+      totalCount: 2,
+      succeededCount: lifecycle === 'SUCCEEDED' ? 2 : 0,
+      failedCount: 0,
+      transferredBytes: 0,
+    },
+  });
+
+  /** Answers the task actions as the control function does, the task ending at once or never. */
+  const controlAnswers = (final: string) => (_path: string, body: Record<string, unknown>) => {
+    switch (body.action) {
+      case 'createTask':
+        return { body: { task: task('PENDING') } };
+      case 'describeTasks':
+        return { body: { tasks: [task(final)] } };
+      default:
+        return { body: { task: task('CANCELING') } };
+    }
+  };
+
+  it.each([
+    [
+      'create --wait',
+      ['tasks', 'create', '--type', 'RECONCILE', '--association', 'dra-1', '--paths', 'docs', '--wait'],
+    ],
+    [
+      'describe',
+      ['tasks', 'describe', 'task-0123456789abcdef0', '--association', 'dra-1', '--lifecycle', 'EXECUTING'],
+    ],
+    ['cancel', ['tasks', 'cancel', 'task-0123456789abcdef0']],
+    ['wait', ['tasks', 'wait', 'task-0123456789abcdef0']],
+  ])('tasks %s sends the deployed function exactly what the local endpoint gets', async (_name, args) => {
+    const lambda = await recordingServer(controlAnswers('SUCCEEDED'));
+    const local = await recordingServer(controlAnswers('SUCCEEDED'));
+    servers.push(lambda.server, local.server);
+
+    const viaStage = await runCli(
+      [BIN, ...args, '--stage', 'prod', '--region', 'eu-west-1'],
+      awsEnv(lambda.url),
+    );
+    const viaEndpoint = await runCli([BIN, ...args, '--endpoint', local.url]);
+
+    expect(viaStage.code).toBe(0);
+    expect(viaStage.stdout).toBe(viaEndpoint.stdout);
+    expect(lambda.requests.length).toBeGreaterThan(0);
+    expect(new Set(lambda.requests.map((r) => r.path))).toEqual(
+      new Set(['/2015-03-31/functions/bucketlink-prod-control/invocations']),
+    );
+    expect(lambda.requests.map((r) => r.body)).toEqual(local.requests.map((r) => r.body));
+  });
+
+  it('on Ctrl-C during create --wait says the task goes on and prints the --stage command that waits again', async () => {
+    const lambda = await recordingServer(controlAnswers('EXECUTING'));
+    servers.push(lambda.server);
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'tasks',
+        'create',
+        '--type',
+        'RECONCILE',
+        '--association',
+        'dra-1',
+        '--wait',
+        '--stage',
+        'prod',
+        '--region',
+        'eu-west-1',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...awsEnv(lambda.url) } },
+    );
+    let stderr = '';
+    const lines = createInterface({ input: child.stderr! });
+    // The first progress line: the task exists and the CLI is polling it.
+    await new Promise<void>((resolve) =>
+      lines.on('line', (line) => {
+        stderr += `${line}\n`;
+        if (line.includes('"lifecycle"')) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+
+    child.kill('SIGINT');
+
+    expect(await exited).toBe(130);
+    const last = stderr.trimEnd().split('\n').at(-1);
+    expect(last).toBe(
+      'bucketlink: Interrupted: task task-0123456789abcdef0 goes on (Ctrl-C stopped only the waiting); wait for it again with: bucketlink tasks wait task-0123456789abcdef0 --stage prod --region eu-west-1',
+    );
+    // Interrupting the wait does not cancel the task.
+    expect(lambda.requests.map((r) => (r.body as { action: string }).action)).not.toContain('cancelTask');
   });
 });

@@ -12,9 +12,7 @@ function mayBeUndefined(checker: ts.TypeChecker, property: ts.Symbol, at: ts.Nod
   if (property.flags & ts.SymbolFlags.Optional) return true;
   const type = checker.getTypeOfSymbolAtLocation(property, at);
   const parts = type.isUnion() ? type.types : [type];
-  return parts.some(
-    (part) => (part.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Any | ts.TypeFlags.Unknown)) !== 0,
-  );
+  return parts.some((part) => (part.flags & ts.TypeFlags.Undefined) !== 0);
 }
 
 /**
@@ -31,29 +29,53 @@ export function findSpreadsOverDefaults(program: ts.Program, files: string[]): S
   for (const file of files) {
     const source = program.getSourceFile(file);
     if (!source) throw new Error(`not in the program: ${file}`);
+    /** Walks the sources of one merge in order: `{ key, ...spread }` or `Object.assign(target, ...sources)`. */
+    type Part = { spread?: ts.Expression; key?: string };
+    const check = (at: ts.Node, parts: Part[]) => {
+      const set = new Set<string>();
+      for (const part of parts) {
+        if (part.key !== undefined) {
+          set.add(part.key);
+          continue;
+        }
+        const type = checker.getNonNullableType(checker.getTypeAtLocation(part.spread!));
+        const overridden = checker
+          .getPropertiesOfType(type)
+          .filter((property) => set.has(property.name) && mayBeUndefined(checker, property, part.spread!));
+        if (overridden.length) {
+          const { line } = source.getLineAndCharacterOfPosition(part.spread!.getStart(source));
+          found.push({
+            file,
+            line: line + 1,
+            keys: overridden.map((property) => property.name),
+            text: at.getText(source).replace(/\s+/g, ' ').slice(0, 120),
+          });
+        }
+        for (const property of checker.getPropertiesOfType(type)) set.add(property.name);
+      }
+    };
     const visit = (node: ts.Node): void => {
       if (ts.isObjectLiteralExpression(node)) {
-        const set = new Set<string>();
-        for (const element of node.properties) {
-          if (ts.isSpreadAssignment(element)) {
-            const type = checker.getNonNullableType(checker.getTypeAtLocation(element.expression));
-            const overridden = checker
-              .getPropertiesOfType(type)
-              .filter((property) => set.has(property.name) && mayBeUndefined(checker, property, element));
-            if (overridden.length) {
-              const { line } = source.getLineAndCharacterOfPosition(element.getStart(source));
-              found.push({
-                file,
-                line: line + 1,
-                keys: overridden.map((property) => property.name),
-                text: node.getText(source).replace(/\s+/g, ' ').slice(0, 120),
-              });
-            }
-            for (const property of checker.getPropertiesOfType(type)) set.add(property.name);
-          } else if (element.name && !ts.isComputedPropertyName(element.name)) {
-            set.add(element.name.getText(source).replace(/^['"]|['"]$/g, ''));
-          }
-        }
+        check(
+          node,
+          node.properties.flatMap((element): Part[] =>
+            ts.isSpreadAssignment(element)
+              ? [{ spread: element.expression }]
+              : element.name && !ts.isComputedPropertyName(element.name)
+                ? [{ key: element.name.getText(source).replace(/^['"]|['"]$/g, '') }]
+                : [],
+          ),
+        );
+      }
+      if (
+        ts.isCallExpression(node) &&
+        node.expression.getText(source) === 'Object.assign' &&
+        node.arguments.length > 1
+      ) {
+        check(
+          node,
+          node.arguments.map((argument) => ({ spread: argument })),
+        );
       }
       ts.forEachChild(node, visit);
     };

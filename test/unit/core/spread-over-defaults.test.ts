@@ -50,6 +50,7 @@ describe('options with defaults', () => {
       'export const fine = (options: Options) => withDefaults({ retryBaseMs: 200 }, options);',
       "export const overridden = (options: Options) => ({ ...options, retryBaseMs: 1, name: 'x' });",
       "export const required = (options: { name: string }) => ({ name: 'default', ...options });",
+      'export const assigned = (options: Options) => Object.assign({ retryBaseMs: 200 }, options);',
     ].join('\n');
 
     const found = findSpreadsOverDefaults(programOf([], { [file]: source }), [file]);
@@ -57,6 +58,7 @@ describe('options with defaults', () => {
     expect(found.map(({ line, keys }) => ({ line, keys }))).toEqual([
       { line: 3, keys: ['retryBaseMs'] },
       { line: 5, keys: ['retryBaseMs', 'maybe'] },
+      { line: 9, keys: ['retryBaseMs'] },
     ]);
   });
 
@@ -68,5 +70,5 @@ describe('options with defaults', () => {
     expect(
       found.map((f) => `${f.file.slice(ROOT.length)}:${f.line} (${f.keys.join(', ')}): ${f.text}`),
     ).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 });
