@@ -1,8 +1,15 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createS3Client, createSqsClient } from '../adapters/clients.ts';
 import { setUpEvents } from '../local/events-setup.ts';
 import { externalClientOptions } from '../local/s3-source.ts';
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed <= 0)
+    throw new InvalidArgumentError(`not a positive integer: ${value}`);
+  return parsed;
+}
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -23,11 +30,11 @@ export function eventsCommand(): Command {
         .choices(['eventbridge', 'notification'])
         .default('eventbridge'),
     )
-    .option('--max-receive-count <n>', 'receives before a message moves to the DLQ', Number, 5)
+    .option('--max-receive-count <n>', 'receives before a message moves to the DLQ', positiveInteger, 5)
     .option(
       '--visibility-timeout <seconds>',
       "how long a received message stays hidden (longer than a batch's work)",
-      Number,
+      positiveInteger,
       330,
     )
     .option(

@@ -33,9 +33,15 @@ function positiveSeconds(value: string): number {
 /** `bucketlink local`: the embedded single-machine runtime. */
 export function localCommand(): Command {
   return new Command('local')
-    .description('run the whole pipeline on this machine against embedded S3 and DynamoDB endpoints')
+    .description(
+      'run the whole pipeline on this machine against embedded S3 and DynamoDB endpoints, or against AWS S3 or any S3 server (--s3-endpoint)',
+    )
     .option('--root <dir>', 'file-system root (associations live below it)', './data/fs')
-    .option('--state <dir>', 'where the embedded S3 and DynamoDB keep their data', './data/state')
+    .option(
+      '--state <dir>',
+      'where the embedded S3 and ledger keep their data (and walk manifests)',
+      './data/state',
+    )
     .option(
       '--host <address>',
       'address to listen on. Beyond loopback (e.g. 0.0.0.0) the network reaches the embedded S3 endpoint, ' +
