@@ -51,11 +51,16 @@ export async function startInitialSync(association: Association, deps: Lifecycle
 /**
  * Called when a task ends (the machine's Finish step): a task of an
  * association still CREATING is its creation-time sync, and decides its
- * lifecycle.
+ * lifecycle. A sync that ran and moved paths, but failed some (an unsafe
+ * key, a file it may not read), leaves the association AVAILABLE with those
+ * failures in failureDetails, as FSx keeps a data repository association
+ * whose import task reports failed files; a sync that broke, was canceled or
+ * moved nothing it tried leaves it FAILED.
  */
 export async function settleCreation(
   task: RepositoryTask,
   deps: { associations: AssociationStore },
+  run: { broke: boolean } = { broke: false },
 ): Promise<void> {
   const association = await deps.associations.get(task.associationId);
   if (association?.lifecycle !== 'CREATING') return;
@@ -64,12 +69,26 @@ export async function settleCreation(
     return;
   }
   const reason = task.failureDetails?.message ? `: ${task.failureDetails.message}` : '';
+  if (task.lifecycle === 'FAILED' && !run.broke && someSucceeded(task)) {
+    await setLifecycle(
+      association,
+      'AVAILABLE',
+      deps,
+      `the creation-time import (task ${task.taskId}) could not sync every path${reason}`,
+    );
+    return;
+  }
   await setLifecycle(
     association,
     'FAILED',
     deps,
     `the creation-time import (task ${task.taskId}) ended ${task.lifecycle}${reason}`,
   );
+}
+
+/** Whether a task that ran to its end synced some of its paths (it FAILED for the others). */
+function someSucceeded(task: RepositoryTask): boolean {
+  return task.status.succeededCount > 0;
 }
 
 /**

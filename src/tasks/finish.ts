@@ -88,7 +88,7 @@ export async function finishTask(
     });
   }
   const task = await mustGetTask(taskId, deps);
-  await settleCreation(task, deps);
+  await settleCreation(task, deps, { broke: error !== undefined });
   if (task.lifecycle === 'FAILED') {
     // A failed task is the user's to act on: say which and why where they look first.
     logger.error('repository task FAILED', {

@@ -43,6 +43,28 @@ describe.skipIf(!templatePresent)('the association lifecycle on AWS', () => {
     expect(await readFile(join(stack.root, 'data', 'pre.txt'), 'utf8')).toBe('before');
   }, 120_000);
 
+  it('leaves an association AVAILABLE, naming the paths, when its creation-time import failed only some paths', async () => {
+    await stack.admin.send(new CreateBucketCommand({ Bucket: 'data-partly' }));
+    await stack.admin.send(new PutObjectCommand({ Bucket: 'data-partly', Key: 'good.txt', Body: 'good' }));
+    // An object and a prefix of the same name: the directory wins the name, the object is a failed path.
+    await stack.admin.send(new PutObjectCommand({ Bucket: 'data-partly', Key: 'clash', Body: 'object' }));
+    await stack.admin.send(
+      new PutObjectCommand({ Bucket: 'data-partly', Key: 'clash/inner.txt', Body: 'x' }),
+    );
+    const { association } = await control({
+      action: 'createAssociation',
+      fileSystemPath: '/partly',
+      dataRepositoryPath: 's3://data-partly/',
+    });
+    await stack.settle();
+    const described = await describeOne(association.associationId);
+    expect(described.lifecycle).toBe('AVAILABLE');
+    expect(described.failureDetails.message).toMatch(
+      /could not sync every path: .*clash \(S3ImportObjectTypeMismatch\)/,
+    );
+    expect(await readFile(join(stack.root, 'partly', 'good.txt'), 'utf8')).toBe('good');
+  }, 120_000);
+
   it('leaves an association whose creation-time import cannot start FAILED, with the reason', async () => {
     await stack.admin.send(new CreateBucketCommand({ Bucket: 'data-fails' }));
     stack.failNextStart(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
