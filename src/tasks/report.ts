@@ -19,11 +19,15 @@ export function csvRow(failure: TaskFailure): string {
   return `${csvField(failure.path)},FAILED,${csvField(failure.code)}\r\n`;
 }
 
-/** Where a task's report files go: `<report path>/task-<id>/`. */
+/**
+ * Where a task's report files go: `<report path>/task-<id>/` as FSx puts
+ * them. The task id already reads `task-<hex>`, so the folder is the id
+ * (not `task-task-<hex>/`).
+ */
 export function reportLocation(task: RepositoryTask): { bucket: string; prefix: string } | undefined {
   if (!task.report) return undefined;
   const { bucket, prefix } = parseDataRepositoryPath(task.report.path);
-  return { bucket, prefix: `${prefix}task-${task.taskId}/` };
+  return { bucket, prefix: `${prefix}${task.taskId}/` };
 }
 
 /**

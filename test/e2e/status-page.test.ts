@@ -155,7 +155,7 @@ describe('the status page at / of the control port', () => {
       .toBe('100');
     const row = page.locator(`#tasks tr[data-task="${taskId}"]`);
     await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain('SUCCEEDED');
-    expect(await row.textContent()).toContain(`s3://demo/reports/task-${taskId}/failures.csv`);
+    expect(await row.textContent()).toContain(`s3://demo/reports/${taskId}/failures.csv`);
   });
 
   it('did not shift its layout while it updated, logged no console error, and saves a screenshot', async () => {

@@ -79,7 +79,7 @@ describe('an EXPORT_TO_REPOSITORY task over a tree with files that cannot be exp
     expect(task.failureDetails?.message).toMatch(/^7 of \d+ paths failed: .*UnsupportedFileType/);
     expect(task.status.failedCount).toBe(7);
     expect(task.status.succeededCount).toBe(task.status.totalCount - 7);
-    const csv = await readObject(stack, 'exp', `reports/task-${task.taskId}/failures.csv`);
+    const csv = await readObject(stack, 'exp', `reports/${task.taskId}/failures.csv`);
     expect(csv).toContain('"special/fifo, ""2""",FAILED,UnsupportedFileType\r\n');
     const rows = parseCsv(csv);
     expect(rows[0]).toEqual(['FilePath', 'FileStatus', 'ErrorCode']);
@@ -98,7 +98,7 @@ describe('an EXPORT_TO_REPOSITORY task over a tree with files that cannot be exp
         { path: 'special/sock', status: 'FAILED', code: 'UnsupportedFileType' },
       ].sort((a, b) => a.path.localeCompare(b.path)),
     );
-    const summary = JSON.parse(await readObject(stack, 'exp', `reports/task-${task.taskId}/summary.json`));
+    const summary = JSON.parse(await readObject(stack, 'exp', `reports/${task.taskId}/summary.json`));
     expect(summary.status.failedCount).toBe(7);
     // Every ordinary file is an object now.
     let exported = 0;

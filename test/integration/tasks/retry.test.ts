@@ -90,7 +90,7 @@ describe('retries inside a task', () => {
     expect(task.lifecycle).toBe('FAILED');
     expect(task.status).toMatchObject({ totalCount: 2, succeededCount: 1, failedCount: 1 });
     expect(task.failureDetails?.message).toMatch(/^1 of 2 paths failed: doomed\.txt \(Transient\)/);
-    const csv = parseCsv(await readObject(stack, 'broken', `reports/task-${task.taskId}/failures.csv`));
+    const csv = parseCsv(await readObject(stack, 'broken', `reports/${task.taskId}/failures.csv`));
     expect(csv.slice(1)).toEqual([['doomed.txt', 'FAILED', 'Transient']]);
     const warned = warn.mock.calls.filter(([message]) => message === 'task path failed');
     expect(warned.map(([, fields]) => fields)).toEqual([
