@@ -15,7 +15,7 @@
 
 const { list } = require('./lists.cjs');
 
-/** Largest EventBridge entry the agent sends (DESIGN §4: ≤ 8 KB, several changes each). */
+/** Largest EventBridge entry the agent sends (docs/architecture.md §4: ≤ 8 KB, several changes each). */
 const MAX_EVENT_BYTES = 8 * 1024;
 /** The EventBridge envelope around `detail` (version, id, source, account, time, region, resources…). */
 const ENVELOPE_BYTES = 512;

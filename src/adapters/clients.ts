@@ -36,7 +36,7 @@ function connection(options: ClientOptions) {
 
 /**
  * S3 client. WHEN_REQUIRED checksums: otherwise streamed bodies go out with
- * aws-chunked framing, which s3rver stores verbatim (DESIGN §8).
+ * aws-chunked framing, which s3rver stores verbatim (docs/architecture.md §8).
  */
 export function createS3Client(options: ClientOptions = {}): S3Client {
   return observed(

@@ -10,7 +10,7 @@ import type { ExportRead } from './ports.ts';
 /**
  * Reading files for export without tearing: the stat taken before the read
  * is what the ledger records, and `verify` refuses the upload if the file
- * moved while it was read (DESIGN §2).
+ * moved while it was read (docs/architecture.md §2).
  */
 
 // O_NONBLOCK: if a FIFO is swapped in after the lstat, open must not hang the worker.

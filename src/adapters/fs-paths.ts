@@ -7,7 +7,7 @@ import type { FsState, NodeKind } from '../core/types.ts';
 /**
  * Path safety and stat translation for the file tree. Every operation goes
  * through here first, so "nothing escapes the association root" is decided
- * in one place (DESIGN §3, §6.4).
+ * in one place (docs/architecture.md §3, §6.4).
  */
 
 /** The association-root file whose absence means "not mounted": no deletes are inferred then. */

@@ -36,7 +36,7 @@ import { walkTree } from './fs-walk.ts';
 import type { ExportRead, FileTree, FileWriteMeta } from './ports.ts';
 
 export interface LocalFileTreeOptions {
-  /** Restore uid/gid on import. Default: only when running as root, since chown needs it (DESIGN §3). */
+  /** Restore uid/gid on import. Default: only when running as root, since chown needs it (docs/architecture.md §3). */
   restoreOwner?: boolean;
   /** Name prefix of in-flight temp files; walks and emptiness checks ignore them. */
   tempPrefix?: string;

@@ -20,7 +20,7 @@ import { isNotFound, toSyncError } from './s3-errors.ts';
 const MiB = 1024 * 1024;
 
 export interface S3ObjectStoreOptions {
-  /** Build it with `createS3Client` (WHEN_REQUIRED checksums, DESIGN §8). */
+  /** Build it with `createS3Client` (WHEN_REQUIRED checksums, docs/architecture.md §8). */
   client: S3Client;
   /** Streams of at least this many bytes go multipart. Default 16 MiB. */
   multipartThreshold?: number;

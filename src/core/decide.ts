@@ -22,7 +22,7 @@ export {
 } from './compare.ts';
 
 /**
- * The decision for one path (DESIGN §2): given the merge base from the
+ * The decision for one path (docs/architecture.md §2): given the merge base from the
  * ledger and what both sides hold now, what to do. Pure, total (never
  * throws) and idempotent: acting on a decision and deciding again yields
  * `none` or `record`, which is what stops echoes and loops.
@@ -122,7 +122,7 @@ function resolveConflict(reason: DecisionReason, change: ChangeKind, input: Deci
   return { ...gated(action, reason, kinds, change), conflict: true };
 }
 
-/** The table of DESIGN §2, for sides classified against the base. */
+/** The table of docs/architecture.md §2, for sides classified against the base. */
 function decideByTable(fsChange: SideChange, s3Change: SideChange, input: DecideInput): SyncDecision {
   const { autoExport, autoImport } = input.policy;
   const fsQuiet = fsChange === 'same' || fsChange === 'absent';
@@ -215,7 +215,7 @@ function decideMetadataOnly(input: DecideInput): SyncDecision {
 /**
  * Decides what to do for one path. Rules, in order: unchanged since the base
  * → nothing; both sides equal → record; otherwise directories, kind changes
- * and the table of DESIGN §2, filtered by the association's policies. With
+ * and the table of docs/architecture.md §2, filtered by the association's policies. With
  * the root unmounted (sentinel missing) no decision driven by the file
  * system looking empty is taken.
  */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FsState, NodeKind, PosixMeta } from './types.ts';
 
 /**
- * POSIX metadata as S3 user metadata (DESIGN §3), in the convention FSx,
+ * POSIX metadata as S3 user metadata (docs/architecture.md §3), in the convention FSx,
  * DataSync, File Gateway and S3 Files share. Keys are given without the
  * `x-amz-meta-` prefix and in lower case, as the SDK hands them over.
  */

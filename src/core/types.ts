@@ -38,7 +38,7 @@ export interface S3Location {
   prefix: string;
 }
 
-/** POSIX metadata as carried in S3 user metadata (DESIGN §3). All optional: objects may carry none. */
+/** POSIX metadata as carried in S3 user metadata (docs/architecture.md §3). All optional: objects may carry none. */
 export interface PosixMeta {
   /** Full st_mode including the type bits, e.g. 0o100644. */
   mode?: number;

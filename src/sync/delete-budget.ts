@@ -6,7 +6,7 @@ import { withDefaults } from '../core/options.ts';
 import type { Association } from '../core/types.ts';
 
 /**
- * Delete safety beyond the sentinel (DESIGN §2, §6.4): every delete of a
+ * Delete safety beyond the sentinel (docs/architecture.md §2, §6.4): every delete of a
  * file or object is charged to a per-association counter in DynamoDB, one
  * item per time window, incremented atomically with a condition — so
  * concurrent executions count together. Past the budget, or when the root
