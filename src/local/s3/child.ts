@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import S3rver from 's3rver';
 import { logger } from '../../log.ts';
 import type { S3rverNotification, S3rverRecord } from '../s3-events.ts';
+import { tolerateConcurrentDeleteCleanup } from './delete-cleanup.ts';
 import { attachDeleteObjectsRecords } from './delete-objects.ts';
 import { attachNotificationConfiguration } from './notification-configuration.ts';
 import type { ChildMessage, ChildOptions, ParentMessage } from './protocol.ts';
@@ -79,6 +80,7 @@ app.middleware.unshift(async (_ctx, next) => {
 app.on('event', (notification: S3rverNotification) => sendRecords(notification.Records));
 attachDeleteObjectsRecords(app, (records) => sendRecords(records, 'DeleteObjects'));
 attachNotificationConfiguration(app);
+tolerateConcurrentDeleteCleanup(app);
 const integrity = await attachUploadIntegrity(app);
 
 // s3rver's own run() lets a listen error escape as an unhandled 'error' event; listen here instead.

@@ -53,6 +53,19 @@ describe('s3rver events as EventBridge events', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
+  it('reports every one of many concurrent deletes in one prefix (aws s3 rm --recursive sends them at once)', async () => {
+    const keys = Array.from({ length: 24 }, (_, i) => `bulk-rm/${i}.txt`);
+    for (const Key of keys) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: Key }));
+    await settle();
+    events = [];
+    // s3rver removes a directory that a delete left empty; a concurrent delete in the same
+    // directory then failed its own clean-up with ENOENT and never reported its event.
+    await Promise.all(keys.map((Key) => s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key }))));
+    await settle();
+    const deleted = events.filter((event) => event['detail-type'] === 'Object Deleted');
+    expect(deleted.map((event) => event.detail.object.key).sort()).toEqual([...keys].sort());
+  });
+
   function expectValid(event: S3Event): void {
     expect(syncEvent.safeParse(event).success).toBe(true);
     expect(event.version).toBe('0');
