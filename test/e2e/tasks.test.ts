@@ -128,8 +128,15 @@ describe('repository tasks through bucketlink local', () => {
         '--association',
         id,
       );
+      // Watched through the control API itself, not a CLI process per poll: a 400-object import
+      // is done in a few seconds now, and the cancel must land while it runs.
       await eventually(async () => {
-        const { tasks } = await json<{ tasks: Task[] }>(local, 'tasks', 'describe', task.taskId);
+        const response = await fetch(`${local.controlEndpoint}/control`, {
+          method: 'POST',
+          headers: { ...local.headers, 'content-type': 'application/json' },
+          body: JSON.stringify({ action: 'describeTasks', taskIds: [task.taskId] }),
+        });
+        const { tasks } = (await response.json()) as { tasks: Task[] };
         return tasks[0]!.lifecycle === 'EXECUTING';
       }, 120_000);
 
