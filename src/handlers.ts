@@ -10,8 +10,9 @@ import { BadRequestError, errorCode, MalformedEventError } from './core/errors.t
 import { pipeBatch } from './core/events.ts';
 import type { ApplyResult, WorkItem } from './core/types.ts';
 import { logger } from './log.ts';
-import { type ApplyDeps, applyItem } from './sync/apply.ts';
+import { applyItem } from './sync/apply.ts';
 import { applyBatch, type BatchOptions } from './sync/batch.ts';
+import type { ApplyDeps } from './sync/deps.ts';
 import type { LargeDeps } from './sync/large.ts';
 import { largeEvent, runLargeStep } from './sync/large-events.ts';
 import { publishBatchMetrics } from './sync/metrics.ts';

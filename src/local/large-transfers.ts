@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { ApplyResult } from '../core/types.ts';
 import { largeFunction } from '../handlers.ts';
 import { logger } from '../log.ts';
-import type { ApplyDeps } from '../sync/apply.ts';
+import type { ApplyDeps } from '../sync/deps.ts';
 import type { LargeDeps } from '../sync/large.ts';
 import { DEFAULT_LARGE_CONCURRENCY, DEFAULT_LARGE_PART_BYTES } from '../sync/large-config.ts';
 import type { LargeTransferRequest, LargeTransfers } from '../sync/large-plan.ts';

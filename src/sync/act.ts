@@ -7,7 +7,7 @@ import { isRacy, toFsSnapshot, toS3Snapshot } from '../core/decide.ts';
 import { SyncError } from '../core/errors.ts';
 import { pathToKey } from '../core/mapping.ts';
 import type { ApplyResult, Association, Decision, FsState, S3State, WorkItem } from '../core/types.ts';
-import type { ApplyDeps } from './apply.ts';
+import type { ApplyDeps } from './deps.ts';
 import { handOffFor, type LargeTransferRequest } from './large-plan.ts';
 import { exportPath, importPath, type Side, type Transferred } from './transfer.ts';
 

@@ -1,49 +1,14 @@
-import type { Readable } from 'node:stream';
-import type { EventPublisher, FileTree, Lease, Ledger, LedgerWrite, ObjectStore } from '../adapters/ports.ts';
-import { associationRoot, parseDataRepositoryPath } from '../core/association.ts';
-import { decideAction } from '../core/decide.ts';
+import type { Lease, Ledger, LedgerWrite } from '../adapters/ports.ts';
 import { AssociationNotFoundError, errorCode, PreconditionLostError, SyncError } from '../core/errors.ts';
 import { pathToKey } from '../core/mapping.ts';
 import { withDefaults } from '../core/options.ts';
-import type {
-  ApplyResult,
-  Association,
-  Decision,
-  FsState,
-  LedgerEntry,
-  S3State,
-  WorkItem,
-} from '../core/types.ts';
+import type { ApplyResult, Association, LedgerEntry, WorkItem } from '../core/types.ts';
 import { act, type Synced } from './act.ts';
-import type { DeleteBudget } from './delete-budget.ts';
-import type { LargeTransfers } from './large-plan.ts';
+import { type ApplyDeps, isActive, sideOf } from './deps.ts';
+import { observe } from './observe.ts';
 import { applyRename } from './rename.ts';
-import { contentMatches, type Side } from './transfer.ts';
+import type { Side } from './transfer.ts';
 
-/** Everything `apply` needs, injected. */
-export interface ApplyDeps {
-  store: ObjectStore;
-  tree: FileTree;
-  ledger: Ledger;
-  events: EventPublisher;
-  getAssociation(associationId: string): Promise<Association | undefined>;
-  /** Where the shared file system is mounted (`/mnt/fs` in Lambda, `--root` locally). */
-  fileSystemRoot: string;
-  /** This worker's identity, for leases. */
-  owner: string;
-  /** Host name used in conflict copies' names. */
-  host: string;
-  restoreOwner: boolean;
-  /** Charged before every delete; pauses a mass delete (src/sync/delete-budget.ts). */
-  deleteBudget?: Pick<DeleteBudget, 'charge'>;
-  /** Imports and exports above its threshold leave for a STANDARD execution (src/sync/large.ts). */
-  largeTransfers?: LargeTransfers;
-  leaseTtlMs?: number;
-  now?: () => number;
-}
-
-/** Lifecycles in which events are acted on. */
-const ACTIVE = new Set(['CREATING', 'AVAILABLE', 'UPDATING']);
 /** How often a path is re-planned because another worker asked for it while we held it. */
 const MAX_RERUNS = 5;
 /** Errors that say a path cannot be synced at all: retrying cannot help. */
@@ -135,74 +100,6 @@ export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyR
     if (!rerun) return last;
   }
   return last;
-}
-
-export function isActive(association: Association): boolean {
-  return ACTIVE.has(association.lifecycle);
-}
-
-/** The association's two sides, as apply and the large-file path act on them. */
-export function sideOf(association: Association, deps: ApplyDeps): Side {
-  return {
-    tree: deps.tree,
-    store: deps.store,
-    root: associationRoot(deps.fileSystemRoot, association),
-    location: parseDataRepositoryPath(association.dataRepositoryPath),
-    restoreOwner: deps.restoreOwner,
-  };
-}
-
-/** What observe found: the decision, both sides, and the object's body when it was read to be imported. */
-export interface Observed {
-  decision: Decision;
-  fs: FsState | undefined;
-  s3: S3State | undefined;
-  /** Set only when the decision is `import`: the caller reads it or destroys it. */
-  body?: Readable;
-}
-
-/**
- * Reads both sides of a path and decides against `base`, comparing the bytes
- * when the table asks to. With `fetchNew`, a path with no ledger row and no
- * file, which the policy would import if S3 has it, is read from S3 by a GET
- * (`ObjectStore.open`) instead of a HEAD: a new object costs one request, and
- * an `import` decision comes with the body to write.
- */
-export async function observe(
-  side: Side,
-  path: string,
-  kindHint: WorkItem['kindHint'],
-  base: LedgerEntry | undefined,
-  association: Association,
-  options: { fetchNew?: boolean } = {},
-): Promise<Observed> {
-  const likelyNew =
-    options.fetchNew && !base && kindHint !== 'dir' && path !== '' && association.autoImport.includes('NEW');
-  if (likelyNew) {
-    const [fs, rootMounted] = await Promise.all([
-      side.tree.stat(side.root, path),
-      side.tree.sentinelPresent(side.root),
-    ]);
-    if (!fs) {
-      const opened = await side.store.open(side.location.bucket, side.location.prefix, path);
-      const s3 = opened?.state;
-      const decision = decideAction({ base, fs, s3, policy: association, rootMounted });
-      if (decision.action === 'import' && opened?.body) return { decision, fs, s3, body: opened.body };
-      opened?.body?.destroy();
-      return { decision, fs, s3 };
-    }
-  }
-  const [fs, s3, rootMounted] = await Promise.all([
-    side.tree.stat(side.root, path),
-    side.store.stat(side.location.bucket, side.location.prefix, path, kindHint),
-    side.tree.sentinelPresent(side.root),
-  ]);
-  const input = { base, fs, s3, policy: association, rootMounted };
-  let decision = decideAction(input);
-  if (decision.action === 'checksum' && fs && s3) {
-    decision = decideAction({ ...input, contentEqual: await contentMatches(side, path, s3) });
-  }
-  return { decision, fs, s3 };
 }
 
 function finish(ledger: Ledger, item: WorkItem, lease: Lease, write: LedgerWrite | undefined) {

@@ -15,8 +15,10 @@ import { pathToKey } from '../core/mapping.ts';
 import { encodePosixMeta } from '../core/metadata.ts';
 import type { ApplyResult, Association, FsState, S3State } from '../core/types.ts';
 import { logger } from '../log.ts';
-import { type ApplyDeps, applyItem, isActive, observe, sideOf } from './apply.ts';
+import { applyItem } from './apply.ts';
+import { type ApplyDeps, isActive, sideOf } from './deps.ts';
 import { type ByteRange, type LargeTransferRequest, partSizeFor, planRanges } from './large-plan.ts';
+import { observe } from './observe.ts';
 import { type Side, snapshotAfterPut } from './transfer.ts';
 
 /**

@@ -2,7 +2,7 @@ import type { Lease } from '../adapters/ports.ts';
 import { toFsSnapshot, toS3Snapshot } from '../core/decide.ts';
 import { pathToKey } from '../core/mapping.ts';
 import type { ApplyResult, LedgerEntry, WorkItem } from '../core/types.ts';
-import type { ApplyDeps } from './apply.ts';
+import type { ApplyDeps } from './deps.ts';
 import type { Side } from './transfer.ts';
 
 type RenamedItem = WorkItem & { renamedFrom: string };

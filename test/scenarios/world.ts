@@ -6,7 +6,7 @@ import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { ApplyResult, Association } from '../../src/core/types.ts';
 import { applyFunction, planFunction, summarizeFunction } from '../../src/handlers.ts';
 import { LocalStateMachine } from '../../src/local/stepfunctions.ts';
-import type { ApplyDeps } from '../../src/sync/apply.ts';
+import type { ApplyDeps } from '../../src/sync/deps.ts';
 import { taskHarness } from '../integration/tasks/harness.ts';
 import { agentEvent, s3Event, sqsRecord } from '../support/events.ts';
 import { FaultPlan, faultyLedger, faultyObjectStore, seededRandom } from '../support/faults.ts';

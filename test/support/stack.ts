@@ -10,7 +10,7 @@ import type { Config } from '../../src/config.ts';
 import type { Association } from '../../src/core/types.ts';
 import { controlFunction } from '../../src/handlers.ts';
 import { type DynamoServer, type S3Server, startDynamoServer, startS3Server } from '../../src/local/peers.ts';
-import type { ApplyDeps } from '../../src/sync/apply.ts';
+import type { ApplyDeps } from '../../src/sync/deps.ts';
 import { type Adapters, applyDeps, controlDeps, createAdapters, planDeps } from '../../src/wiring.ts';
 
 /**

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Association } from '../../../src/core/types.ts';
-import { type ApplyDeps, applyItem } from '../../../src/sync/apply.ts';
+import { applyItem } from '../../../src/sync/apply.ts';
+import type { ApplyDeps } from '../../../src/sync/deps.ts';
 import { Crash } from '../../support/faults.ts';
 import { type Stack, startStack } from '../../support/stack.ts';
 

@@ -8,7 +8,8 @@ import { S3RangeStore } from '../../../src/adapters/s3-ranges.ts';
 import { decodePosixMeta, encodePosixMeta } from '../../../src/core/metadata.ts';
 import type { ApplyResult, Association } from '../../../src/core/types.ts';
 import { type LocalLargeTransfers, startLocalLargeTransfers } from '../../../src/local/large-transfers.ts';
-import { type ApplyDeps, applyItem } from '../../../src/sync/apply.ts';
+import { applyItem } from '../../../src/sync/apply.ts';
+import type { ApplyDeps } from '../../../src/sync/deps.ts';
 import { type Stack, startStack } from '../../support/stack.ts';
 
 /**

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createS3Client } from '../../../src/adapters/clients.ts';
 import { S3ObjectStore } from '../../../src/adapters/s3.ts';
 import type { Association } from '../../../src/core/types.ts';
-import { type ApplyDeps, applyItem } from '../../../src/sync/apply.ts';
+import { applyItem } from '../../../src/sync/apply.ts';
+import type { ApplyDeps } from '../../../src/sync/deps.ts';
 import { type Stack, startStack } from '../../support/stack.ts';
 
 /**

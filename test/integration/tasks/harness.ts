@@ -2,7 +2,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { FileTree, ObjectStore } from '../../../src/adapters/ports.ts';
 import type { ApplyResult } from '../../../src/core/types.ts';
 import { applyFunction } from '../../../src/handlers.ts';
-import type { ApplyDeps } from '../../../src/sync/apply.ts';
+import type { ApplyDeps } from '../../../src/sync/deps.ts';
 import { createTask, describeTasks } from '../../../src/tasks/control.ts';
 import { LocalTaskRunner } from '../../../src/tasks/local-runner.ts';
 import type { CreateTaskInput, RepositoryTask } from '../../../src/tasks/model.ts';
