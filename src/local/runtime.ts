@@ -6,7 +6,6 @@ import { join, resolve } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../adapters/clients.ts';
 import { CallbackPublisher } from '../adapters/eventbridge.ts';
-import type { AssociationStore } from '../adapters/ports.ts';
 import type { Config } from '../config.ts';
 import { checkHealth, startInitialSync } from '../control/lifecycle.ts';
 import { parseDataRepositoryPath } from '../core/association.ts';

@@ -1,7 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { S3Event } from '../core/events.ts';
 import { logger } from '../log.ts';
+import type { S3rverNotification, S3rverRecord } from './s3/protocol.ts';
 import type { S3Server } from './s3/server.ts';
+
+export type { S3rverNotification, S3rverRecord } from './s3/protocol.ts';
 
 /**
  * Turns s3rver's notifications into the EventBridge "Object Created" /
@@ -10,25 +13,6 @@ import type { S3Server } from './s3/server.ts';
  * production does. Keys are passed through untouched: s3rver does not
  * URL-encode them and EventBridge carries them raw.
  */
-
-/** One record of an s3rver notification (the classic S3 notification shape). */
-export interface S3rverRecord {
-  eventName: string;
-  eventTime: string;
-  awsRegion?: string;
-  userIdentity?: { principalId?: string };
-  requestParameters?: { sourceIPAddress?: string };
-  responseElements?: { 'x-amz-request-id'?: string };
-  s3: {
-    bucket: { name: string };
-    object: { key: string; size?: number; eTag?: string; sequencer?: string; versionId?: string };
-  };
-}
-
-/** What s3rver emits: one notification wrapping one record. */
-export interface S3rverNotification {
-  Records: S3rverRecord[];
-}
 
 export interface EventOptions {
   /** 12-digit account id for the envelope; local mode has none, so a fixed placeholder. */

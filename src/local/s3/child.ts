@@ -4,11 +4,16 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import S3rver from 's3rver';
 import { logger } from '../../log.ts';
-import type { S3rverNotification, S3rverRecord } from '../s3-events.ts';
 import { tolerateConcurrentDeleteCleanup } from './delete-cleanup.ts';
 import { attachDeleteObjectsRecords } from './delete-objects.ts';
 import { attachNotificationConfiguration } from './notification-configuration.ts';
-import type { ChildMessage, ChildOptions, ParentMessage } from './protocol.ts';
+import type {
+  ChildMessage,
+  ChildOptions,
+  ParentMessage,
+  S3rverNotification,
+  S3rverRecord,
+} from './protocol.ts';
 import { attachUploadIntegrity } from './upload-integrity.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type S3rver from 's3rver';
-import type { S3rverRecord } from '../s3-events.ts';
+import type { S3rverRecord } from './protocol.ts';
 
 /** A Koa context, as much of it as the DeleteObjects hook reads. */
 interface DeleteContext {
