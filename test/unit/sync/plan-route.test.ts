@@ -1,30 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { SyncEvent } from '../../../src/core/events.ts';
-import type { Association, ChangeKind } from '../../../src/core/types.ts';
+import type { Association } from '../../../src/core/types.ts';
 import { type RouteOutput, routeEvent } from '../../../src/sync/plan/route.ts';
 import type { Candidate } from '../../../src/sync/plan/types.ts';
+import { association } from '../../support/associations.ts';
 import { agentEvent, s3Event } from '../../support/events.ts';
-
-const ALL: ChangeKind[] = ['NEW', 'CHANGED', 'DELETED'];
-
-function association(
-  id: string,
-  fileSystemPath: string,
-  dataRepositoryPath: string,
-  policy: { autoImport?: ChangeKind[]; autoExport?: ChangeKind[] } = {},
-): Association {
-  return {
-    associationId: id,
-    fileSystemPath,
-    dataRepositoryPath,
-    autoImport: policy.autoImport ?? ALL,
-    autoExport: policy.autoExport ?? ALL,
-    batchImportMetaDataOnCreate: false,
-    conflictPolicy: 'KEEP_BOTH',
-    lifecycle: 'AVAILABLE',
-    creationTime: '2026-01-01T00:00:00Z',
-  };
-}
 
 function route(event: unknown, associations: Association[]) {
   const candidates: Candidate[] = [];
