@@ -3,8 +3,8 @@ import { toWorkItems } from '../../../src/sync/plan/items.ts';
 import type { Candidate, PlanOutput } from '../../../src/sync/plan/types.ts';
 import { association } from '../../support/associations.ts';
 
-const a = association('dra-a', '/a', 's3://a/');
-const b = association('dra-b', '/b', 's3://b/');
+const a = association('dra-a', '/a', 's3://bucket-a/');
+const b = association('dra-b', '/b', 's3://bucket-b/');
 
 function counts(): Pick<PlanOutput, 'dropped' | 'echoes'> {
   return { dropped: { uncovered: 0, echoes: 0, policy: 0 }, echoes: {} };
