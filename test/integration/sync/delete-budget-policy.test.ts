@@ -5,9 +5,11 @@ import { createDocumentClient } from '../../../src/adapters/clients.ts';
 import { MemoryDeleteBudgetStore } from '../../../src/adapters/delete-budget-store.ts';
 import { SqliteLedger } from '../../../src/adapters/ledger-sqlite.ts';
 import { defaultTableNames, ensureTables } from '../../../src/adapters/tables.ts';
+import { TransientError } from '../../../src/core/errors.ts';
 import type { Association } from '../../../src/core/types.ts';
 import { type DynamoServer, startDynamoServer } from '../../../src/local/peers.ts';
 import { DeleteBudget, DeleteBudgetExceededError } from '../../../src/sync/delete-budget.ts';
+import { FaultPlan, faultyDeleteBudgetStore } from '../../support/faults.ts';
 import { newAssociationId, presentFile } from '../adapters/ledger-contract.ts';
 
 /**
@@ -134,5 +136,36 @@ describe('DeleteBudget over the in-memory store', () => {
     await budget.charge(association, 'deleteFile', notEmpty);
     expect(await store.read({ ...key, window: window + 1 })).toEqual({ paths: 10, deletes: 1 });
     expect((await store.read(key))?.deletes).toBe(1);
+  });
+
+  it('counts a delete whose charge lost its answer, and pauses nothing on a throttled charge', async () => {
+    const association = await associationWith(0);
+    const inner = new MemoryDeleteBudgetStore();
+    // Two draws a call (before, after): the read and the size record pass, the charge is throttled;
+    // then the read passes and the charge acts, then loses its answer.
+    const draws = [0.9, 0.9, 0.9, 0.9, 0.1, 0.9, 0.9, 0.9, 0.1];
+    const plan = new FaultPlan(() => draws.shift() ?? 0.9);
+    plan.rate = 0.5;
+    const budget = new DeleteBudget({
+      store: faultyDeleteBudgetStore(inner, plan),
+      ledger,
+      associations,
+      freeDeletes: 1,
+      now: () => NOW,
+    });
+    const key = { associationId: association.associationId, window: NOW_WINDOW };
+
+    await expect(budget.charge(association, 'deleteFile', notEmpty)).rejects.toThrow(/ThrottlingException/);
+    expect(await inner.read(key)).toEqual({ paths: 0, deletes: 0 });
+    const lost = await budget.charge(association, 'deleteFile', notEmpty).catch((error) => error);
+    expect(lost).toBeInstanceOf(TransientError);
+    expect(lost.message).toContain('ECONNRESET');
+    expect(await inner.read(key)).toEqual({ paths: 0, deletes: 1 });
+    expect(await lifecycle(association)).toBe('AVAILABLE');
+    // The delete that was never made still used the budget: the next one is held back.
+    await expect(budget.charge(association, 'deleteFile', notEmpty)).rejects.toBeInstanceOf(
+      DeleteBudgetExceededError,
+    );
+    expect(plan.injected).toMatchObject({ slowDown: 1, connectionReset: 1 });
   });
 });
