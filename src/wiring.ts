@@ -7,6 +7,7 @@ import {
   createS3Client,
   createSfnClient,
 } from './adapters/clients.ts';
+import { DynamoDeleteBudgetStore } from './adapters/delete-budget-store.ts';
 import { EventBridgePublisher } from './adapters/eventbridge.ts';
 import { LocalFileTree } from './adapters/fs.ts';
 import { DynamoLedger } from './adapters/ledger.ts';
@@ -61,8 +62,7 @@ export function createAdapters(config: Config, given: { ledger?: Ledger } = {}):
     associations,
     tasks: new DynamoTaskStore({ client: documents, tableName: config.tables.tasks }),
     deleteBudget: new DeleteBudget({
-      client: documents,
-      tableName: config.tables.tasks,
+      store: new DynamoDeleteBudgetStore({ client: documents, tableName: config.tables.tasks }),
       ledger,
       associations,
     }),

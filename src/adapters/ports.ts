@@ -187,3 +187,34 @@ export interface SyncConflict {
 export interface EventPublisher {
   publishConflict(conflict: SyncConflict): Promise<void>;
 }
+
+/** One association's delete-budget window: the window is `floor(now / windowMs)`. */
+export interface BudgetWindow {
+  associationId: string;
+  window: number;
+}
+
+/** What a window's counter holds: the association's size counted at its start, and the deletes charged. */
+export interface BudgetCount {
+  paths?: number;
+  deletes: number;
+}
+
+/**
+ * The delete budget's counters, one per association and window, shared by
+ * every worker (src/sync/delete-budget.ts holds the policy). `expiresAt`
+ * (epoch seconds) is when the store may forget a window.
+ */
+export interface DeleteBudgetStore {
+  /** The window's counter, read consistently; undefined when nothing was recorded. */
+  read(key: BudgetWindow): Promise<BudgetCount | undefined>;
+  /**
+   * Record the association's size for the window unless one is recorded already;
+   * returns the figure the window holds afterwards (a concurrent worker's, if it was first).
+   */
+  recordPaths(key: BudgetWindow, paths: number, expiresAt: number): Promise<number>;
+  /** Add one delete atomically unless `limit` are charged already; false when refused (nothing added). */
+  charge(key: BudgetWindow, limit: number, expiresAt: number): Promise<boolean>;
+  /** Forget the window. */
+  clear(key: BudgetWindow): Promise<void>;
+}

@@ -1,23 +1,20 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AssociationStore, Ledger } from '../adapters/ports.ts';
+import type { AssociationStore, BudgetWindow, DeleteBudgetStore, Ledger } from '../adapters/ports.ts';
 import { SyncError } from '../core/errors.ts';
 import { withDefaults } from '../core/options.ts';
 import type { Association } from '../core/types.ts';
 
 /**
  * Delete safety beyond the sentinel (docs/architecture.md §2, §6.4): every delete of a
- * file or object is charged to a per-association counter in DynamoDB, one
- * item per time window, incremented atomically with a condition — so
- * concurrent executions count together. Past the budget, or when the root
+ * file or object is charged to a per-association counter (the
+ * DeleteBudgetStore port; DynamoDB in a stack), one per time window,
+ * incremented atomically with a condition — so concurrent executions count together. Past the budget, or when the root
  * is empty while the ledger lists many paths, the association is paused as
  * MISCONFIGURED (with the reason) and deletes nothing until it is resumed.
  */
 
 export interface DeleteBudgetOptions {
-  client: DynamoDBDocumentClient;
-  /** The tasks table: budget items are keyed `budget#<associationId>#<window>`. */
-  tableName: string;
+  /** The window counters (src/adapters/delete-budget-store.ts). */
+  store: DeleteBudgetStore;
   ledger: Ledger;
   associations: AssociationStore;
   /** Share of the association's paths that may be deleted per window. Default 0.5. */
@@ -39,7 +36,7 @@ export class DeleteBudgetExceededError extends SyncError {
   }
 }
 
-/** A window's budget item outlives the window by a day, then the tasks table's TTL (expiresAt) removes it. */
+/** A window's counter outlives the window by a day, then the store may drop it (the tasks table's TTL). */
 const BUDGET_ITEM_GRACE_MS = 24 * 3600_000;
 
 /** The documented defaults of DeleteBudgetOptions. */
@@ -55,7 +52,7 @@ export const DELETE_BUDGET_DEFAULTS = {
 export type DeleteKind = 'deleteObject' | 'deleteFile';
 
 export class DeleteBudget {
-  readonly #options: Required<Omit<DeleteBudgetOptions, 'client' | 'ledger' | 'associations' | 'tableName'>> &
+  readonly #options: Required<Omit<DeleteBudgetOptions, 'store' | 'ledger' | 'associations'>> &
     DeleteBudgetOptions;
 
   constructor(options: DeleteBudgetOptions) {
@@ -66,11 +63,11 @@ export class DeleteBudget {
     return Math.floor(this.#options.now() / this.#options.windowMs);
   }
 
-  #key(associationId: string): string {
-    return `budget#${associationId}#${this.#window()}`;
+  #key(associationId: string): BudgetWindow {
+    return { associationId, window: this.#window() };
   }
 
-  /** Epoch seconds the tasks table's TTL removes a window's item at: a day after the window ends. */
+  /** Epoch seconds the store may forget a window at: a day after the window ends. */
   #expiresAt(): number {
     return Math.ceil(((this.#window() + 1) * this.#options.windowMs + BUDGET_ITEM_GRACE_MS) / 1000);
   }
@@ -81,9 +78,8 @@ export class DeleteBudget {
    * @throws DeleteBudgetExceededError after pausing the association.
    */
   async charge(association: Association, kind: DeleteKind, rootEmpty: () => Promise<boolean>): Promise<void> {
-    const { client, tableName } = this.#options;
-    const taskId = this.#key(association.associationId);
-    const paths = await this.#basePaths(association.associationId, taskId);
+    const key = this.#key(association.associationId);
+    const paths = await this.#basePaths(key);
     if (kind === 'deleteObject' && paths >= this.#options.emptyRootMinPaths && (await rootEmpty())) {
       await this.#pause(
         association,
@@ -94,18 +90,7 @@ export class DeleteBudget {
       this.#options.maxCount,
       Math.max(this.#options.freeDeletes, Math.floor(paths * this.#options.maxShare)),
     );
-    try {
-      await client.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { taskId },
-          UpdateExpression: 'ADD deletes :one SET expiresAt = :expires',
-          ConditionExpression: 'attribute_not_exists(deletes) OR deletes < :limit',
-          ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':expires': this.#expiresAt() },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    if (!(await this.#options.store.charge(key, limit, this.#expiresAt()))) {
       await this.#pause(
         association,
         `more than ${limit} deletes of its ${paths} synced paths within ${Math.round(this.#options.windowMs / 60_000)} minutes (budget: ${Math.round(this.#options.maxShare * 100)} % or ${this.#options.maxCount}); the rest were held back`,
@@ -115,41 +100,19 @@ export class DeleteBudget {
 
   /** Forgets the current window's count (on `resume`). */
   async reset(associationId: string): Promise<void> {
-    await this.#options.client.send(
-      new DeleteCommand({ TableName: this.#options.tableName, Key: { taskId: this.#key(associationId) } }),
-    );
+    await this.#options.store.clear(this.#key(associationId));
   }
 
   /** The association's size at the window's start, counted once per window from the ledger. */
-  async #basePaths(associationId: string, taskId: string): Promise<number> {
-    const { client, tableName } = this.#options;
-    const { Item } = await client.send(
-      new GetCommand({ TableName: tableName, Key: { taskId }, ConsistentRead: true }),
-    );
-    if (typeof Item?.paths === 'number') return Item.paths;
+  async #basePaths(key: BudgetWindow): Promise<number> {
+    const known = (await this.#options.store.read(key))?.paths;
+    if (known !== undefined) return known;
     let paths = 0;
-    for await (const rows of this.#options.ledger.list(associationId)) {
+    for await (const rows of this.#options.ledger.list(key.associationId)) {
       paths += rows.filter((row) => row.state === 'present').length;
     }
-    try {
-      await client.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { taskId },
-          UpdateExpression: 'SET paths = :paths, itemType = :type, expiresAt = :expires',
-          ConditionExpression: 'attribute_not_exists(paths)',
-          ExpressionAttributeValues: { ':paths': paths, ':type': 'budget', ':expires': this.#expiresAt() },
-        }),
-      );
-      return paths;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // A concurrent worker counted first: use its figure, so all share one limit.
-      const { Item: counted } = await client.send(
-        new GetCommand({ TableName: tableName, Key: { taskId }, ConsistentRead: true }),
-      );
-      return Number(counted?.paths ?? paths);
-    }
+    // A concurrent worker may have counted first: the store keeps its figure, so all share one limit.
+    return this.#options.store.recordPaths(key, paths, this.#expiresAt());
   }
 
   async #pause(association: Association, reason: string): Promise<never> {

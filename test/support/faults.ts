@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type {
   Acquired,
+  DeleteBudgetStore,
   FileTree,
   Lease,
   Ledger,
@@ -96,6 +97,36 @@ export function faultyObjectStore(inner: ObjectStore, plan: FaultPlan): ObjectSt
       call('CopyObject', () => inner.copy(bucket, sourceKey, key, options)),
     list: (bucket, prefix) => inner.list(bucket, prefix),
     bucketExists: (bucket) => inner.bucketExists(bucket),
+  };
+}
+
+/**
+ * Wraps a DeleteBudgetStore: a call may be throttled before it reaches the
+ * table (nothing counted) or lose its answer after the update took effect
+ * (the delete is counted although the caller sees an error).
+ */
+export function faultyDeleteBudgetStore(inner: DeleteBudgetStore, plan: FaultPlan): DeleteBudgetStore {
+  async function call<T>(op: string, run: () => Promise<T>): Promise<T> {
+    if (plan.strike()) {
+      plan.injected.slowDown++;
+      throw new TransientError(`injected ThrottlingException on ${op}`);
+    }
+    const value = await run();
+    if (plan.strike()) {
+      plan.injected.connectionReset++;
+      throw new TransientError(
+        `injected ECONNRESET after ${op}`,
+        Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+      );
+    }
+    return value;
+  }
+  return {
+    read: (key) => call('GetItem', () => inner.read(key)),
+    recordPaths: (key, paths, expiresAt) =>
+      call('UpdateItem', () => inner.recordPaths(key, paths, expiresAt)),
+    charge: (key, limit, expiresAt) => call('UpdateItem', () => inner.charge(key, limit, expiresAt)),
+    clear: (key) => call('DeleteItem', () => inner.clear(key)),
   };
 }
 

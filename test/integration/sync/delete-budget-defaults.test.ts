@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAssociationStore } from '../../../src/adapters/association-store.ts';
 import { createDocumentClient } from '../../../src/adapters/clients.ts';
+import { DynamoDeleteBudgetStore } from '../../../src/adapters/delete-budget-store.ts';
 import { DynamoLedger } from '../../../src/adapters/ledger.ts';
 import { defaultTableNames, ensureTables } from '../../../src/adapters/tables.ts';
 import type { Association } from '../../../src/core/types.ts';
@@ -40,8 +41,7 @@ describe('DeleteBudget defaults', () => {
     };
     await associations.put(association);
     const budget = new DeleteBudget({
-      client,
-      tableName: names.tasks,
+      store: new DynamoDeleteBudgetStore({ client, tableName: names.tasks }),
       ledger,
       associations,
       maxShare: undefined,
