@@ -38,18 +38,23 @@ describe('Ctrl-C while waiting for a task', () => {
       [BIN, 'tasks', 'create', '--type', 'EXPORT_TO_REPOSITORY', '--association', associationId, '--wait'],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, BUCKETLINK_ENDPOINT: local.controlEndpoint },
+        // As a user's shell has it: the endpoint, and the per-user directory the CLI finds the token in.
+        env: { ...process.env, ...local.cliEnv },
       },
     );
     let stderr = '';
     const lines = createInterface({ input: child.stderr! });
-    const polling = new Promise<void>((resolve) =>
+    const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    const polling = new Promise<void>((resolve, reject) => {
       lines.on('line', (line) => {
         stderr += `${line}\n`;
         if (line.includes('"lifecycle"')) resolve();
-      }),
-    );
-    const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+      });
+      // A CLI that ends before its first poll (refused, unreachable) fails the test at once, with what it said.
+      void closed.then((code) =>
+        reject(new Error(`tasks create --wait exited ${code} before polling: ${stderr}`)),
+      );
+    });
     await polling;
 
     child.kill('SIGINT');
@@ -68,7 +73,7 @@ describe('Ctrl-C while waiting for a task', () => {
     const waited = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       const rerun = spawn(process.execPath, [BIN, ...again!.split(' ').slice(1)], {
         stdio: ['ignore', 'pipe', 'ignore'],
-        env: { ...process.env, BUCKETLINK_ENDPOINT: '' },
+        env: { ...process.env, BUCKETLINK_ENDPOINT: '', BUCKETLINK_CONFIG_DIR: local.configDirectory },
       });
       let stdout = '';
       rerun.stdout!.on('data', (chunk) => {
