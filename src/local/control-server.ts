@@ -51,6 +51,13 @@ export async function startControlServer(
     };
     try {
       const url = new URL(request.url ?? '/', 'http://control');
+      // Browsers ask every origin for a favicon; there is none, and answering says nothing.
+      if (request.method === 'GET' && url.pathname === '/favicon.ico') {
+        request.resume();
+        response.writeHead(204);
+        response.end();
+        return;
+      }
       // The page's routes check its session cookie themselves (and /login hands one out).
       const pageRoute =
         request.method === 'GET' &&

@@ -79,7 +79,12 @@ describe('bucketlink status', () => {
       async () => (await tmux('list-panes', '-t', 'watch', '-F', '#{pane_dead}')).stdout.trim() === '1',
       10_000,
     );
-    const status = (await tmux('list-panes', '-t', 'watch', '-F', '#{pane_dead_status}')).stdout.trim();
+    // tmux marks the pane dead when its terminal closes and fills in the exit status once it has
+    // reaped the process, a moment later: wait for the status, then read it.
+    const status = await eventually(async () => {
+      const shown = (await tmux('list-panes', '-t', 'watch', '-F', '#{pane_dead_status}')).stdout.trim();
+      return shown === '' ? undefined : shown;
+    }, 10_000);
     expect(status).toBe('0');
   });
 });
