@@ -13,7 +13,14 @@ import { LocalFileTree } from './adapters/fs.ts';
 import { DynamoLedger } from './adapters/ledger.ts';
 import { type BucketNotifications, S3BucketNotifications } from './adapters/notifications.ts';
 import { observed } from './adapters/observe.ts';
-import type { AssociationStore, EventPublisher, FileTree, Ledger, ObjectStore } from './adapters/ports.ts';
+import type {
+  AssociationStore,
+  EventPublisher,
+  FileTree,
+  Ledger,
+  ObjectStore,
+  TaskStore,
+} from './adapters/ports.ts';
 import { S3ObjectStore } from './adapters/s3.ts';
 import { S3RangeStore } from './adapters/s3-ranges.ts';
 import { DynamoTaskStore } from './adapters/task-store.ts';
@@ -37,7 +44,7 @@ export interface Adapters {
   tree: FileTree;
   ledger: Ledger;
   associations: AssociationStore;
-  tasks: DynamoTaskStore;
+  tasks: TaskStore;
   deleteBudget: DeleteBudget;
 }
 

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Association, FsState, LedgerEntry, NodeKind, PosixMeta, S3State } from '../core/types.ts';
+import type { RepositoryTask, TaskFailure, TaskLifecycle } from '../tasks/model.ts';
 
 /**
  * The ports `apply`, `plan` and `control` talk through. Each has a real
@@ -171,6 +172,43 @@ export interface AssociationStore {
   get(associationId: string): Promise<Association | undefined>;
   list(): Promise<Association[]>;
   delete(associationId: string): Promise<void>;
+}
+
+/** Counter deltas one batch adds to its task (`total` is negative for items the batch left out). */
+export interface TaskProgress {
+  total: number;
+  succeeded: number;
+  failed: number;
+  bytes: number;
+}
+
+/**
+ * Where repository tasks are kept (DynamoTaskStore in the tasks table;
+ * MemoryTaskStore in src/adapters/memory/ for the fast property test).
+ */
+export interface TaskStore {
+  /** Refuses (throws) a task id that exists already. */
+  create(task: RepositoryTask): Promise<void>;
+  get(taskId: string): Promise<RepositoryTask | undefined>;
+  /** Every task, newest first. */
+  list(): Promise<RepositoryTask[]>;
+  /**
+   * Moves a task to `to` only if it is in one of `from` (so a cancel never
+   * revives a finished task, and a finishing task never hides a cancel);
+   * sets `extra`'s defined fields and `status.lastUpdatedTime`. Returns whether it moved.
+   */
+  transition(
+    taskId: string,
+    from: TaskLifecycle[],
+    to: TaskLifecycle,
+    extra?: Partial<Pick<RepositoryTask, 'startTime' | 'endTime' | 'failureDetails'>>,
+  ): Promise<boolean>;
+  /** Sets `status.totalCount` once the task's items are listed. */
+  setTotal(taskId: string, total: number): Promise<void>;
+  /** Adds one batch's counts atomically (batches run concurrently) and keeps its failures beside the task. */
+  addProgress(taskId: string, progress: TaskProgress, failures: TaskFailure[]): Promise<void>;
+  /** The task's failed paths, one part (one batch's failures) at a time. */
+  failures(taskId: string): AsyncIterable<TaskFailure[]>;
 }
 
 /** A conflict, published as an EventBridge event (`detail-type: Sync Conflict`). */

@@ -7,19 +7,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { RepositoryTask, TaskFailure, TaskLifecycle } from '../tasks/model.ts';
+import type { TaskProgress, TaskStore } from './ports.ts';
+
+export type { TaskProgress } from './ports.ts';
 
 /** Options of DynamoTaskStore. */
 export interface DynamoTaskStoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
-}
-
-/** Counter deltas one batch adds to its task (`total` is negative for items the batch left out). */
-export interface TaskProgress {
-  total: number;
-  succeeded: number;
-  failed: number;
-  bytes: number;
 }
 
 /**
@@ -28,7 +23,7 @@ export interface TaskProgress {
  * batch that had failures, so no item grows with the task and the report is
  * written by reading parts one at a time.
  */
-export class DynamoTaskStore {
+export class DynamoTaskStore implements TaskStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AssociationStore } from '../adapters/ports.ts';
-import type { DynamoTaskStore } from '../adapters/task-store.ts';
+import type { AssociationStore, TaskStore } from '../adapters/ports.ts';
 import { parseDataRepositoryPath } from '../core/association.ts';
 import { AssociationNotFoundError, errorCode, SyncError } from '../core/errors.ts';
 import {
@@ -15,7 +14,7 @@ import { TaskNotFoundError } from './steps.ts';
 
 /** What the control API needs for tasks (FSx CreateDataRepositoryTask and friends). */
 export interface TaskControlDeps {
-  tasks: DynamoTaskStore;
+  tasks: TaskStore;
   associations: AssociationStore;
   /** Starts the task's execution (StartExecution on AWS, a LocalTaskMachine run locally). */
   startTask(task: RepositoryTask): Promise<void>;

@@ -1,5 +1,4 @@
-import type { AssociationStore, FileTree, Ledger, ObjectStore } from '../adapters/ports.ts';
-import type { DynamoTaskStore } from '../adapters/task-store.ts';
+import type { AssociationStore, FileTree, Ledger, ObjectStore, TaskStore } from '../adapters/ports.ts';
 import { associationRoot, parseDataRepositoryPath } from '../core/association.ts';
 import { AssociationNotFoundError, errorCode, SyncError } from '../core/errors.ts';
 import { keyToPath } from '../core/mapping.ts';
@@ -15,7 +14,7 @@ import { splitUnchanged } from './precheck.ts';
  * (src/tasks/finish.ts: counters and failures; final lifecycle, report).
  */
 export interface TaskDeps {
-  tasks: DynamoTaskStore;
+  tasks: TaskStore;
   associations: AssociationStore;
   store: ObjectStore;
   tree: FileTree;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AssociationStore } from '../../../src/adapters/ports.ts';
-import type { DynamoTaskStore } from '../../../src/adapters/task-store.ts';
+import type { AssociationStore, TaskStore } from '../../../src/adapters/ports.ts';
 import type { Association } from '../../../src/core/types.ts';
 import type { TaskControlDeps } from '../../../src/tasks/control.ts';
 import { emptyStatus, type RepositoryTask } from '../../../src/tasks/model.ts';
@@ -34,7 +33,7 @@ function world(
       },
       get: async (id: string) => stored.get(id),
       list: async () => [...stored.values()],
-    } as unknown as DynamoTaskStore,
+    } as unknown as TaskStore,
     startTask: async (task) => {
       if (task.associationId === 'dra-broken')
         throw Object.assign(new Error('throttled'), { code: 'Transient' });
