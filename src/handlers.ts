@@ -10,13 +10,14 @@ import { BadRequestError, errorCode, MalformedEventError } from './core/errors.t
 import { pipeBatch } from './core/events.ts';
 import type { ApplyResult, WorkItem } from './core/types.ts';
 import { logger } from './log.ts';
-import { applyItem } from './sync/apply.ts';
+import { applyItem, applyPath } from './sync/apply.ts';
 import { applyBatch, type BatchOptions } from './sync/batch.ts';
 import type { ApplyDeps } from './sync/deps.ts';
 import type { LargeDeps } from './sync/large.ts';
 import { largeEvent, runLargeStep } from './sync/large-events.ts';
 import { publishBatchMetrics } from './sync/metrics.ts';
 import { type PlanDeps, planBatch } from './sync/plan.ts';
+import { type Applied, drain } from './sync/queue.ts';
 import { batchMetrics, failureReason, sentTimes, summarizeBatch } from './sync/summarize.ts';
 import type { TaskControlDeps } from './tasks/control.ts';
 import { listEvent, reportEvent, runListStep, runReportStep } from './tasks/events.ts';
@@ -89,9 +90,11 @@ export function planFunction(deps: PlanDeps) {
 export type ApplyFunctionOptions = Pick<BatchOptions, 'retryIntervalMs'>;
 
 export function applyFunction(deps: ApplyDeps, options: ApplyFunctionOptions = {}) {
-  const one = async (item: WorkItem, batchDeps = deps): Promise<ApplyResult> => {
+  // One path through the phases (src/sync/apply.ts); its follow-up items are queued by drain/applyBatch.
+  const one = async (item: WorkItem, batchDeps = deps): Promise<Applied> => {
     const started = Date.now();
-    const result = await applyItem(item, batchDeps);
+    const applied = await applyPath(item, batchDeps);
+    const { result } = applied;
     // One line per file is DEBUG (a person reads the summaries); a path skipped for a reason they must fix is a WARN.
     if (result.outcome === 'done' || result.outcome === 'skipped') {
       const log = result.outcome === 'skipped' && result.code ? logger.warn : logger.debug;
@@ -105,11 +108,11 @@ export function applyFunction(deps: ApplyDeps, options: ApplyFunctionOptions = {
         ms: Date.now() - started,
       });
     }
-    return result;
+    return applied;
   };
   return async (event: unknown): Promise<ApplyResult | { results: ApplyResult[] }> => {
     const input = parse(applyInput, event);
-    if (!('Items' in input)) return one(input);
+    if (!('Items' in input)) return drain(input, (item) => one(item));
     // One batch's items share their association: read each once per batch, not per path.
     const associations = new Map<string, ReturnType<ApplyDeps['getAssociation']>>();
     // A repository task's batch is decided with the task's policies (src/tasks/model.ts).
@@ -182,9 +185,22 @@ export function summarizeFunction(options: { metrics?: Metrics } = {}) {
   };
 }
 
-/** The large-file path's steps (statemachines/large-transfer.asl.json): prepare, part, commit, abort. */
+/**
+ * The large-file path's steps (statemachines/large-transfer.asl.json): prepare, part, commit, abort.
+ * A step that hands the path back (`resync`) has it synced here, through apply, before it returns:
+ * Prepare's result becomes the path's; after Commit or Abort the re-plan is quiet (logged if it fails).
+ */
 export function largeFunction(deps: LargeDeps) {
-  return async (event: unknown) => runLargeStep(parse(largeEvent, event), deps);
+  return async (event: unknown) => {
+    const output = await runLargeStep(parse(largeEvent, event), deps);
+    if (!('resync' in output) || !output.resync) return output;
+    const { resync, ...rest } = output;
+    if ('proceed' in rest && !rest.proceed) return { ...rest, result: await applyItem(resync, deps) };
+    await applyItem(resync, deps).catch((error) =>
+      logger.warn('re-plan after a large transfer failed', { path: resync.path, error }),
+    );
+    return rest;
+  };
 }
 
 export function controlFunction(deps: ControlDeps) {

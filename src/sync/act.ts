@@ -1,136 +1,126 @@
-import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LedgerWrite } from '../adapters/ports.ts';
-import { conflictPath } from '../core/conflict.ts';
 import { isRacy, toFsSnapshot, toS3Snapshot } from '../core/decide.ts';
 import { SyncError } from '../core/errors.ts';
-import { pathToKey } from '../core/mapping.ts';
-import type { ApplyResult, Association, Decision, FsState, S3State, WorkItem } from '../core/types.ts';
+import type { ApplyResult, Association, FsState, S3Snapshot, WorkItem } from '../core/types.ts';
 import type { ApplyDeps } from './deps.ts';
-import { handOffFor, type LargeTransferRequest } from './large-plan.ts';
-import { exportPath, importPath, type Side, type Transferred } from './transfer.ts';
+import type { FollowUp } from './queue.ts';
+import type { PathPlan, RowWrite, Step } from './steps.ts';
+import { exportPath, importPath, type Side } from './transfer.ts';
 
 /**
- * What one decision does, under the lease `apply` holds: the transfer or
- * delete itself, and the ledger row to commit afterwards. No lease or
- * retry logic here (src/sync/apply.ts owns those).
+ * Phase 4 of docs/architecture.md §2.1: performs a plan's step through the
+ * ports, under the lease src/sync/apply.ts holds, and turns the plan's
+ * RowWrite into the ledger write to commit. No decisions, no lease or retry
+ * logic, and no call into another phase: follow-ups are returned.
  */
 
-/** Syncs another path with the same dependencies (the export of a conflict copy). */
-export type ApplyPath = (item: WorkItem) => Promise<ApplyResult>;
-
-export interface Synced {
+export interface Executed {
   /** undefined: leave the ledger row as it is. */
   write: LedgerWrite | undefined;
   result: Partial<ApplyResult>;
-  /** Set when the transfer is left to the large-file path, to start once the lease is released. */
-  handOff?: LargeTransferRequest;
+  followUps: FollowUp[];
 }
 
-export interface Sides {
-  fs: FsState | undefined;
-  s3: S3State | undefined;
-  /** The object's body, when observe already read it (a new object): the import writes it. */
-  body?: Readable;
+/** Both sides as a step left them (for `synced`), and what it moved. */
+interface Done {
+  fs?: FsState;
+  s3?: S3Snapshot;
+  kind: FsState['kind'];
+  bytes?: number;
+  /** keepBoth: where preserve kept the copy (an earlier copy, on a retry). */
+  keptAs?: string;
 }
 
-export async function act(
-  decision: Decision,
+export async function execute(
+  plan: PathPlan,
   item: WorkItem,
   association: Association,
   side: Side,
-  { fs, s3, body }: Sides,
   deps: ApplyDeps,
-  applyPath: ApplyPath,
-): Promise<Synced> {
+): Promise<Executed> {
   const now = deps.now ?? Date.now;
-  const done = (t: Transferred, kind = t.fs.kind): Synced => ({
-    write: { kind, state: 'present', fs: toFsSnapshot(t.fs), s3: t.s3, syncedAtMs: now() },
-    result: { action: decision.action, outcome: 'done', reason: decision.reason, bytes: t.bytes },
-  });
-  const tombstone = (kind: FsState['kind']): Synced => ({
-    write: { kind, state: 'deleted', syncedAtMs: now() },
-    result: { action: decision.action, outcome: 'done', reason: decision.reason },
-  });
-  const handOff = handOffFor(deps.largeTransfers, decision, item, fs, s3);
-  if (handOff) {
-    return {
-      write: undefined,
-      handOff,
-      result: { action: decision.action, outcome: 'handed-off', reason: decision.reason },
-    };
+  const done = await perform(plan.step, item, association, side, deps, now);
+  const result = done?.bytes === undefined ? plan.result : { ...plan.result, bytes: done.bytes };
+  const keptAs = done?.keptAs;
+  const followUps = keptAs
+    ? plan.followUps.map((f) => ({ ...f, item: { ...f.item, path: keptAs } }))
+    : plan.followUps;
+  return { write: rowWrite(plan.write, done, now()), result, followUps };
+}
+
+function rowWrite(write: RowWrite, done: Done | undefined, syncedAtMs: number): LedgerWrite | undefined {
+  switch (write) {
+    case 'leave':
+      return undefined;
+    case 'drop':
+      return null;
+    case 'tombstone':
+      if (!done) throw new SyncError('Internal', 'a tombstone with no kind');
+      return { kind: done.kind, state: 'deleted', syncedAtMs };
+    case 'synced':
+      if (!done?.fs || !done.s3) throw new SyncError('Internal', 'a synced row without both sides');
+      return { kind: done.kind, state: 'present', fs: toFsSnapshot(done.fs), s3: done.s3, syncedAtMs };
   }
-  switch (decision.action) {
+}
+
+async function perform(
+  step: Step,
+  item: WorkItem,
+  association: Association,
+  side: Side,
+  deps: ApplyDeps,
+  now: () => number,
+): Promise<Done | undefined> {
+  switch (step.kind) {
     case 'none':
-    case 'checksum':
-      return { write: undefined, result: { action: 'none', outcome: 'unchanged', reason: decision.reason } };
-    case 'skip':
-      return {
-        write: undefined,
-        result: { action: 'skip', outcome: 'skipped', reason: decision.reason, code: decision.code },
-      };
+      return undefined;
     case 'record': {
-      const settled = await settle(side, item.path, fs!, now);
-      return {
-        write: {
-          kind: settled.kind,
-          state: 'present',
-          fs: toFsSnapshot(settled),
-          s3: toS3Snapshot(s3!),
-          syncedAtMs: now(),
-        },
-        result: { action: 'record', outcome: 'unchanged', reason: decision.reason },
-      };
+      const settled = await settle(side, item.path, step.fs, now);
+      return { fs: settled, s3: toS3Snapshot(step.s3), kind: settled.kind };
     }
-    case 'export':
-      return done(await exportPath(side, item.path, await settle(side, item.path, fs!, now), s3));
-    case 'import':
-      return done(await importPath(side, item.path, s3!, fs, body));
-    case 'deleteObject': {
+    case 'export': {
+      const t = await exportPath(side, item.path, await settle(side, item.path, step.fs, now), step.s3);
+      return { ...t, kind: t.fs.kind };
+    }
+    case 'import': {
+      const t = await importPath(side, item.path, step.s3, step.fs, step.body);
+      return { ...t, kind: t.fs.kind };
+    }
+    case 'deleteObject':
       await deps.deleteBudget?.charge(association, 'deleteObject', async () => {
         const root = await side.tree.stat(side.root, '');
         return root?.hasChildren === false;
       });
-      await side.store.delete(side.location.bucket, s3!.key, { ifMatch: s3!.etag || undefined });
-      return tombstone(s3!.kind);
-    }
+      await side.store.delete(side.location.bucket, step.s3.key, { ifMatch: step.s3.etag || undefined });
+      return { kind: step.s3.kind };
     case 'deleteFile':
       await deps.deleteBudget?.charge(association, 'deleteFile', async () => false);
-      await side.tree.remove(side.root, item.path, fs!, { pruneParents: true });
-      return tombstone(fs!.kind);
-    case 'dropLedger':
-      return { write: null, result: { action: 'dropLedger', outcome: 'done', reason: decision.reason } };
+      await side.tree.remove(side.root, item.path, step.fs, { pruneParents: true });
+      return { kind: step.fs.kind };
     case 'keepBoth':
-      return keepBoth(item, association, side, { fs, s3 }, deps, done, applyPath);
+      return keepBoth(step, item, association, side, deps);
   }
 }
 
 /**
- * KEEP_BOTH: the object takes the path, the file-system version is kept
- * beside it under a conflict name (created exclusively, so two conflicts in
- * one second never overwrite each other) and exported as a path of its own.
+ * KEEP_BOTH: the file-system version is kept under the conflict name (created
+ * exclusively, so two conflicts in one second never overwrite each other),
+ * then the object takes the path.
  */
 async function keepBoth(
+  step: Extract<Step, { kind: 'keepBoth' }>,
   item: WorkItem,
   association: Association,
   side: Side,
-  { fs, s3 }: Sides,
   deps: ApplyDeps,
-  done: (t: Transferred) => Synced,
-  applyPath: ApplyPath,
-): Promise<Synced> {
-  const proposed = conflictPath(item.path, {
-    now: new Date((deps.now ?? Date.now)()),
-    origin: deps.host,
-    random4: randomBytes(2).toString('hex'),
-  });
-  pathToKey(proposed, side.location.prefix, fs!.kind);
+): Promise<Done> {
+  const { fs, s3 } = step;
   // A retry (the import below failed once) gets the copy it made before, not a second one.
-  const keptAs = await side.tree.preserve(side.root, item.path, proposed);
+  const keptAs = await side.tree.preserve(side.root, item.path, step.copyPath);
   // The extra link moved the file's ctime: expect what is there now, if it is still the same file.
   const linked = await side.tree.stat(side.root, item.path);
-  if (!linked || linked.ino !== fs!.ino || linked.mtimeNs !== fs!.mtimeNs || linked.size !== fs!.size) {
+  if (!linked || linked.ino !== fs.ino || linked.mtimeNs !== fs.mtimeNs || linked.size !== fs.size) {
     throw new SyncError(
       'SourceChangedDuringTransfer',
       `${item.path} changed while its conflict copy was made`,
@@ -139,7 +129,7 @@ async function keepBoth(
       },
     );
   }
-  const imported = done(await importPath(side, item.path, s3!, linked));
+  const imported = await importPath(side, item.path, s3, linked);
   await deps.events.publishConflict({
     associationId: association.associationId,
     path: item.path,
@@ -147,12 +137,7 @@ async function keepBoth(
     resolution: 'keepBoth',
     keptAs,
   });
-  // Lambda's own writes are never seen by host agents: export the copy now.
-  const copy = await applyPath({ associationId: item.associationId, path: keptAs, messageIds: [] });
-  return {
-    write: imported.write,
-    result: { ...imported.result, conflict: true, bytes: (imported.result.bytes ?? 0) + (copy.bytes ?? 0) },
-  };
+  return { ...imported, kind: imported.fs.kind, keptAs };
 }
 
 /**

@@ -1,13 +1,23 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Lease, Ledger, LedgerWrite } from '../adapters/ports.ts';
 import { AssociationNotFoundError, errorCode, PreconditionLostError, SyncError } from '../core/errors.ts';
 import { pathToKey } from '../core/mapping.ts';
 import { withDefaults } from '../core/options.ts';
 import type { ApplyResult, Association, LedgerEntry, WorkItem } from '../core/types.ts';
-import { act, type Synced } from './act.ts';
+import { type Executed, execute } from './act.ts';
 import { type ApplyDeps, isActive, sideOf } from './deps.ts';
-import { observe } from './observe.ts';
+import type { LargeTransferRequest } from './large-plan.ts';
+import { observeAndDecide } from './observe.ts';
+import { type Applied, drain } from './queue.ts';
 import { applyRename } from './rename.ts';
+import { type PlanContext, planPath } from './steps.ts';
 import type { Side } from './transfer.ts';
+
+/**
+ * The engine for one path (docs/architecture.md §2.1): lease → observe →
+ * decide → plan → execute → commit, in that order and never back. Imported
+ * by the handlers only (test/unit/sync/imports.test.ts).
+ */
 
 /** How often a path is re-planned because another worker asked for it while we held it. */
 const MAX_RERUNS = 5;
@@ -21,16 +31,25 @@ const REFUSALS = new Set([
   'InvalidPath',
   'DeleteBudgetExceeded',
 ]);
-/** Decide → act rounds within one lease (a kind change is delete, then create). */
+/** Observe → execute rounds within one lease (a kind change is delete, then create). */
 const MAX_STEPS = 3;
 
+interface Synced extends Executed {
+  handOff?: LargeTransferRequest;
+}
+
+/** Syncs a path and every follow-up item it leaves (src/sync/queue.ts); throws what a path threw. */
+export function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyResult> {
+  return drain(item, (next) => applyPath(next, deps));
+}
+
 /**
- * Syncs one path: takes its lease, reads both sides, decides against the
- * ledger and acts, then commits the ledger row conditionally and releases.
- * A worker that cannot get the lease leaves the path to the holder, who
- * re-plans once more before releasing.
+ * Syncs one path: takes its lease, runs the phases and commits the ledger row
+ * conditionally, then starts a large-file hand-off. A worker that cannot get
+ * the lease leaves the path to the holder, who re-plans once more before
+ * releasing. Follow-up items are returned, not run.
  */
-export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyResult> {
+export async function applyPath(item: WorkItem, deps: ApplyDeps): Promise<Applied> {
   const association = await deps.getAssociation(item.associationId);
   if (!association) throw new AssociationNotFoundError(item.associationId);
   const result = (fields: Partial<ApplyResult>): ApplyResult =>
@@ -44,8 +63,9 @@ export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyR
       },
       fields,
     );
+  const only = (fields: Partial<ApplyResult>): Applied => ({ result: result(fields), followUps: [] });
   if (!isActive(association)) {
-    return result({
+    return only({
       action: 'skip',
       outcome: 'skipped',
       reason: `association-${association.lifecycle.toLowerCase()}`,
@@ -57,7 +77,7 @@ export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyR
   try {
     pathToKey(item.path, side.location.prefix, item.kindHint ?? 'file');
   } catch (error) {
-    return result({
+    return only({
       action: 'skip',
       outcome: 'skipped',
       code: errorCode(error),
@@ -65,16 +85,12 @@ export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyR
     });
   }
   // A file renamed on the file system moves in S3 by a server-side copy.
-  if (item.renamedFrom) {
-    return applyRename({ ...item, renamedFrom: item.renamedFrom }, side, deps, (plain) =>
-      applyItem(plain, deps),
-    );
-  }
+  if (item.renamedFrom) return applyRename({ ...item, renamedFrom: item.renamedFrom }, side, deps);
   const ttl = deps.leaseTtlMs ?? 5 * 60_000;
-  let last: ApplyResult = result({});
+  let last: Applied = only({});
   for (let run = 0; run < MAX_RERUNS; run++) {
     const got = await deps.ledger.acquire(item.associationId, item.path, deps.owner, ttl);
-    if (!got.acquired) return run === 0 ? result({ outcome: 'deferred', reason: 'lease-held' }) : last;
+    if (!got.acquired) return run === 0 ? only({ outcome: 'deferred', reason: 'lease-held' }) : last;
     const lease = got.lease;
     let synced: Synced;
     try {
@@ -85,21 +101,28 @@ export async function applyItem(item: WorkItem, deps: ApplyDeps): Promise<ApplyR
       if (error instanceof PreconditionLostError && run < MAX_RERUNS - 1) continue;
       // A path that can never be synced is reported, not retried.
       if (error instanceof SyncError && REFUSALS.has(error.code)) {
-        return result({ action: 'skip', outcome: 'skipped', code: error.code, message: error.message });
+        return only({ action: 'skip', outcome: 'skipped', code: error.code, message: error.message });
       }
       throw error;
     }
     const { rerun } = await finish(deps.ledger, item, lease, synced.write);
     // Started after the release: the execution takes the lease and decides again under it.
     if (synced.handOff) {
-      await deps.largeTransfers!.start(synced.handOff);
-      return result(synced.result);
+      await startHandOff(deps, synced.handOff);
+      return { result: result(synced.result), followUps: [...last.followUps, ...synced.followUps] };
     }
+    const followUps = [...last.followUps, ...synced.followUps];
     // A rerun after a transfer reports the transfer, not the quiet re-check.
-    if (run === 0 || synced.result.outcome !== 'unchanged') last = result(synced.result);
+    const reported = run === 0 || synced.result.outcome !== 'unchanged' ? result(synced.result) : last.result;
+    last = { result: reported, followUps };
     if (!rerun) return last;
   }
   return last;
+}
+
+function startHandOff(deps: ApplyDeps, request: LargeTransferRequest): Promise<void> {
+  if (!deps.largeTransfers) throw new SyncError('Internal', 'a large-file hand-off with no large-file path');
+  return deps.largeTransfers.start(request);
 }
 
 function finish(ledger: Ledger, item: WorkItem, lease: Lease, write: LedgerWrite | undefined) {
@@ -108,6 +131,18 @@ function finish(ledger: Ledger, item: WorkItem, lease: Lease, write: LedgerWrite
     : ledger.commit(item.associationId, item.path, lease, write);
 }
 
+function planContext(side: Side, deps: ApplyDeps): PlanContext {
+  return {
+    location: side.location,
+    ...(deps.largeTransfers ? { large: deps.largeTransfers } : {}),
+    host: deps.host,
+    now: deps.now ?? Date.now,
+    random4: () => randomBytes(2).toString('hex'),
+    transferId: randomUUID,
+  };
+}
+
+/** The phases under one lease: observe, decide, plan, execute — twice more after a kind change. */
 async function syncPath(
   item: WorkItem,
   association: Association,
@@ -115,23 +150,26 @@ async function syncPath(
   leaseBase: LedgerEntry | undefined,
   deps: ApplyDeps,
 ): Promise<Synced> {
+  const context = planContext(side, deps);
   let base = leaseBase;
-  let synced: Synced = { write: undefined, result: {} };
+  let synced: Synced = { write: undefined, result: {}, followUps: [] };
   for (let step = 0; step < MAX_STEPS; step++) {
-    const { decision, fs, s3, body } = await observe(side, item.path, item.kindHint, base, association, {
+    const decided = await observeAndDecide(side, item.path, item.kindHint, base, association, {
       fetchNew: true,
     });
-    let acted: Synced;
+    let executed: Synced;
     try {
-      acted = await act(decision, item, association, side, { fs, s3, body }, deps, (copy) =>
-        applyItem(copy, deps),
-      );
+      const plan = planPath(decided, item, context);
+      executed = {
+        ...(await execute(plan, item, association, side, deps)),
+        ...(plan.handOff ? { handOff: plan.handOff } : {}),
+      };
     } finally {
       // Read by the import, or left unread (a large-file hand-off, a failure): never left open.
-      body?.destroy();
+      decided.body?.destroy();
     }
-    if (acted.result.outcome !== 'unchanged' || step === 0) synced = mergeSynced(synced, acted);
-    if (decision.reason !== 'kind-changed') return synced;
+    if (executed.result.outcome !== 'unchanged' || step === 0) synced = mergeSynced(synced, executed);
+    if (decided.decision.reason !== 'kind-changed') return synced;
     // The stale side is gone; decide again from "nothing in common".
     base = undefined;
   }
@@ -143,18 +181,10 @@ function mergeSynced(previous: Synced, next: Synced): Synced {
   const write = next.write !== undefined ? next.write : previous.write;
   const handOff = next.handOff ?? previous.handOff;
   // What the later pass says wins; what it leaves unset keeps the earlier pass's value.
-  return { write, result: withDefaults(previous.result, next.result), ...(handOff ? { handOff } : {}) };
-}
-
-/** Maps a thrown error to a failed result (for callers that run items outside the state machine). */
-export function failedResult(item: WorkItem, error: unknown): ApplyResult {
   return {
-    associationId: item.associationId,
-    path: item.path,
-    action: 'none',
-    outcome: 'failed',
-    code: errorCode(error),
-    message: error instanceof Error ? error.message : String(error),
-    messageIds: item.messageIds,
+    write,
+    result: withDefaults(previous.result, next.result),
+    followUps: [...previous.followUps, ...next.followUps],
+    ...(handOff ? { handOff } : {}),
   };
 }

@@ -2,13 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errorCode, SyncError } from '../core/errors.ts';
 import { withDefaults } from '../core/options.ts';
 import type { ApplyResult, WorkItem } from '../core/types.ts';
-import { failedResult } from './apply.ts';
+import { type Attempt, drain, failedResult } from './queue.ts';
 
 /**
  * One `apply` invocation per batch of paths (docs/architecture.md §4.1):
  * the paths run with bounded concurrency, a path's failure is a result of
  * its own, and a retryable failure is retried here, per path, with the
- * policy the sync machine's per-path Map used to give it in ASL.
+ * policy the sync machine's per-path Map used to give it in ASL. A path's
+ * follow-up items (src/sync/queue.ts) run after it on the same worker, each
+ * retried the same way.
  */
 
 /** Retries after the first attempt, by error code (the former Map iteration's Retry). */
@@ -54,14 +56,17 @@ function retriesFor(error: unknown): number {
 
 const DEFAULTS = { concurrency: 8, retryIntervalMs: 1_000, random: Math.random };
 
-/** Applies every item of a batch; never throws for one item. Results are in the items' order. */
+/**
+ * Applies every item of a batch and the follow-ups they leave; never throws
+ * for one item. Results are in the items' order, one per item.
+ */
 export async function applyBatch(
   items: WorkItem[],
-  apply: (item: WorkItem) => Promise<ApplyResult>,
+  apply: Attempt,
   options: BatchOptions = {},
 ): Promise<ApplyResult[]> {
   const { concurrency, retryIntervalMs, random, onFailure } = withDefaults(DEFAULTS, options);
-  const attempt = async (item: WorkItem): Promise<ApplyResult> => {
+  const attempt: Attempt = async (item) => {
     for (let retry = 0; ; retry++) {
       try {
         return await apply(item);
@@ -78,7 +83,7 @@ export async function applyBatch(
   const worker = async () => {
     while (next < items.length) {
       const index = next++;
-      results[index] = await attempt(items[index]!);
+      results[index] = await drain(items[index]!, attempt);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));

@@ -104,10 +104,11 @@ export function handOffFor(
   item: Pick<WorkItem, 'associationId' | 'path'>,
   fs: FsState | undefined,
   s3: S3State | undefined,
+  transferId: () => string = randomUUID,
 ): LargeTransferRequest | undefined {
   if (!large || !isLarge(large, decision, fs, s3)) return undefined;
   return {
-    transferId: randomUUID(),
+    transferId: transferId(),
     associationId: item.associationId,
     path: item.path,
     partSize: large.partSize,

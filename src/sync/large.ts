@@ -13,12 +13,11 @@ import { isRacy, toFsSnapshot, toS3Snapshot } from '../core/decide.ts';
 import { LedgerConflictError, SourceChangedError, SyncError } from '../core/errors.ts';
 import { pathToKey } from '../core/mapping.ts';
 import { encodePosixMeta } from '../core/metadata.ts';
-import type { ApplyResult, Association, FsState, S3State } from '../core/types.ts';
+import type { ApplyResult, Association, FsState, S3State, WorkItem } from '../core/types.ts';
 import { logger } from '../log.ts';
-import { applyItem } from './apply.ts';
 import { type ApplyDeps, isActive, sideOf } from './deps.ts';
 import { type ByteRange, type LargeTransferRequest, partSizeFor, planRanges } from './large-plan.ts';
-import { observe } from './observe.ts';
+import { observeAndDecide } from './observe.ts';
 import { type Side, snapshotAfterPut } from './transfer.ts';
 
 /**
@@ -29,6 +28,11 @@ import { type Side, snapshotAfterPut } from './transfer.ts';
  * rename of the temp file) and commits the ledger as apply does; Abort drops
  * what was started and releases the lease. The execution's state carries the
  * Transfer below between them, so every step is a separate invocation.
+ *
+ * A step never syncs a path itself: when the path must go back to the
+ * normal engine (nothing large left to move, or another worker asked for it
+ * while the transfer held it), its output carries `resync`, the work item
+ * the large handler (src/handlers.ts `largeFunction`) runs through apply.
  */
 
 export type LargeDeps = ApplyDeps & { ranges: Pick<S3RangeStore, keyof S3RangeStore> };
@@ -59,9 +63,14 @@ export interface Transfer {
   tempName?: string;
 }
 
+/** The path, handed back to the normal engine. */
+export interface Resync {
+  resync?: WorkItem;
+}
+
 export type Prepared =
   | { proceed: true; transfer: Transfer; ranges: ByteRange[]; maxConcurrency: number }
-  | { proceed: false; result: ApplyResult };
+  | ({ proceed: false; result: ApplyResult } & Resync);
 
 export interface PartDone {
   partNumber: number;
@@ -78,9 +87,9 @@ async function activeSide(
   return { side: sideOf(association, deps), association };
 }
 
-/** Hands the path back to apply after the lease is released (nothing large left to do, or someone asked meanwhile). */
-async function reapply(associationId: string, path: string, deps: ApplyDeps): Promise<ApplyResult> {
-  return applyItem({ associationId, path, kindHint: 'file', messageIds: [] }, deps);
+/** The path as a work item for apply, once the lease is released (nothing large left to do, or someone asked meanwhile). */
+function resync(associationId: string, path: string): WorkItem {
+  return { associationId, path, kindHint: 'file', messageIds: [] };
 }
 
 export async function prepareLarge(request: LargeTransferRequest, deps: LargeDeps): Promise<Prepared> {
@@ -98,7 +107,7 @@ export async function prepareLarge(request: LargeTransferRequest, deps: LargeDep
   const lease = got.lease;
   const { side, association } = active;
   try {
-    let { decision, fs, s3 } = await observe(side, path, 'file', lease.base, association);
+    let { decision, fs, s3 } = await observeAndDecide(side, path, 'file', lease.base, association);
     const common = {
       transferId: request.transferId,
       associationId,
@@ -130,9 +139,16 @@ export async function prepareLarge(request: LargeTransferRequest, deps: LargeDep
       };
     }
     if (!transfer) {
-      // Nothing large to move any more: the normal path takes the path from here.
+      // Nothing large to move any more: the normal path takes the path from here (its result replaces this one).
       await deps.ledger.release(associationId, path, lease);
-      return { proceed: false, result: await reapply(associationId, path, deps) };
+      const result: ApplyResult = {
+        associationId,
+        path,
+        action: 'none',
+        outcome: 'unchanged',
+        messageIds: [],
+      };
+      return { proceed: false, result, resync: resync(associationId, path) };
     }
     const ranges = planRanges(transfer.size, partSizeFor(transfer.size, request.partSize));
     return { proceed: true, transfer, ranges, maxConcurrency: request.maxConcurrency };
@@ -174,7 +190,7 @@ export async function commitLarge(
   transfer: Transfer,
   parts: PartDone[],
   deps: LargeDeps,
-): Promise<ApplyResult> {
+): Promise<ApplyResult & Resync> {
   const now = deps.now ?? Date.now;
   let write: LedgerWrite;
   if (transfer.direction === 'export') {
@@ -219,8 +235,7 @@ export async function commitLarge(
     bytes: transfer.size,
     messageIds: [],
   };
-  if (rerun) await reapplyQuietly(transfer, deps);
-  return result;
+  return rerun ? { ...result, resync: resync(transfer.associationId, transfer.path) } : result;
 }
 
 /** Drops the upload or temp file and releases the lease; an abort S3 refuses for good is logged, not retried. */
@@ -228,7 +243,7 @@ export async function abortLarge(
   transfer: Transfer,
   error: unknown,
   deps: LargeDeps,
-): Promise<{ aborted: true }> {
+): Promise<{ aborted: true } & Resync> {
   logger.warn('large transfer aborted', {
     associationId: transfer.associationId,
     path: transfer.path,
@@ -247,13 +262,7 @@ export async function abortLarge(
   const released = await deps.ledger
     .release(transfer.associationId, transfer.path, transfer.lease)
     .catch(() => ({ rerun: false }));
-  if (released.rerun) await reapplyQuietly(transfer, deps);
-  return { aborted: true };
-}
-
-/** Another worker asked for the path while the transfer held it: re-plan now, as apply's loop would. */
-async function reapplyQuietly(transfer: Transfer, deps: ApplyDeps): Promise<void> {
-  await reapply(transfer.associationId, transfer.path, deps).catch((error) =>
-    logger.warn('re-plan after a large transfer failed', { path: transfer.path, error }),
-  );
+  return released.rerun
+    ? { aborted: true, resync: resync(transfer.associationId, transfer.path) }
+    : { aborted: true };
 }

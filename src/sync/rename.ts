@@ -1,8 +1,9 @@
 import type { Lease } from '../adapters/ports.ts';
 import { toFsSnapshot, toS3Snapshot } from '../core/decide.ts';
 import { pathToKey } from '../core/mapping.ts';
-import type { ApplyResult, LedgerEntry, WorkItem } from '../core/types.ts';
+import type { LedgerEntry, WorkItem } from '../core/types.ts';
 import type { ApplyDeps } from './deps.ts';
+import type { Applied } from './queue.ts';
 import type { Side } from './transfer.ts';
 
 type RenamedItem = WorkItem & { renamedFrom: string };
@@ -27,20 +28,13 @@ type RenamedItem = WorkItem & { renamedFrom: string };
  * is why no separate intent row is written before the copy.
  *
  * Anything else — a changed file, a held lease, an object already at the new
- * key — falls back to the plain path: export the new path, delete the old.
+ * key — falls back to the plain path: the new path and then the old one go
+ * back onto the executor's queue (src/sync/queue.ts) as plain items, and the
+ * new path's result is the rename's.
  */
-export async function applyRename(
-  item: RenamedItem,
-  side: Side,
-  deps: ApplyDeps,
-  plain: (item: WorkItem) => Promise<ApplyResult>,
-): Promise<ApplyResult> {
+export async function applyRename(item: RenamedItem, side: Side, deps: ApplyDeps): Promise<Applied> {
   const { renamedFrom, ...newItem } = item;
-  const fallback = async () => {
-    const moved = await plain(newItem);
-    await plain({ associationId: item.associationId, path: renamedFrom, messageIds: [] });
-    return moved;
-  };
+  const fallback = (): Applied => plainFallback(newItem, renamedFrom);
   const ttl = deps.leaseTtlMs ?? 5 * 60_000;
   const to = await deps.ledger.acquire(item.associationId, item.path, deps.owner, ttl);
   if (!to.acquired) return fallback();
@@ -66,20 +60,43 @@ export async function applyRename(
       syncedAtMs: (deps.now ?? Date.now)(),
     });
     held.from = undefined;
-    return {
+    const result = {
       associationId: item.associationId,
       path: item.path,
-      action: 'rename',
-      outcome: 'done',
+      action: 'rename' as const,
+      outcome: 'done' as const,
       reason: 'renamed',
       bytes: 0,
       messageIds: item.messageIds,
     };
+    return { result, followUps: [] };
   } catch (error) {
     await release(deps, item.associationId, item.path, held.to);
     await release(deps, item.associationId, renamedFrom, held.from);
     throw error;
   }
+}
+
+/**
+ * The rename as two plain paths: the new one (its result replaces this one)
+ * and the old one (not reported). Pure: what the executor's queue runs next.
+ */
+export function plainFallback(newItem: WorkItem, renamedFrom: string): Applied {
+  return {
+    // Stands only until the new path's result replaces it.
+    result: {
+      associationId: newItem.associationId,
+      path: newItem.path,
+      action: 'none',
+      outcome: 'unchanged',
+      reason: 'rename-fallback',
+      messageIds: newItem.messageIds,
+    },
+    followUps: [
+      { item: newItem, joins: 'replace' },
+      { item: { associationId: newItem.associationId, path: renamedFrom, messageIds: [] }, joins: 'quiet' },
+    ],
+  };
 }
 
 async function release(deps: ApplyDeps, associationId: string, path: string, lease: Lease | undefined) {
