@@ -106,12 +106,12 @@ export async function applyPath(item: WorkItem, deps: ApplyDeps): Promise<Applie
       throw error;
     }
     const { rerun } = await finish(deps.ledger, item, lease, synced.write);
+    const followUps = [...last.followUps, ...synced.followUps];
     // Started after the release: the execution takes the lease and decides again under it.
     if (synced.handOff) {
       await startHandOff(deps, synced.handOff);
-      return { result: result(synced.result), followUps: [...last.followUps, ...synced.followUps] };
+      return { result: result(synced.result), followUps };
     }
-    const followUps = [...last.followUps, ...synced.followUps];
     // A rerun after a transfer reports the transfer, not the quiet re-check.
     const reported = run === 0 || synced.result.outcome !== 'unchanged' ? result(synced.result) : last.result;
     last = { result: reported, followUps };
